@@ -1,0 +1,123 @@
+//! Diagnostics: what Terraform shows the user, with the attribute they concern.
+
+use crate::proto::tfplugin6 as proto;
+
+/// Error or warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One message for the user: a short title-case summary, a detail that says what happened,
+/// which input caused it and what to do, and the attribute it concerns if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    pub attribute: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute: None,
+        }
+    }
+
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(summary, detail)
+        }
+    }
+
+    /// Attaches the diagnostic to a top-level attribute.
+    pub fn on(mut self, attribute: &str) -> Self {
+        self.attribute = Some(attribute.to_owned());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl From<Diagnostic> for proto::Diagnostic {
+    fn from(diagnostic: Diagnostic) -> Self {
+        proto::Diagnostic {
+            severity: match diagnostic.severity {
+                Severity::Error => proto::diagnostic::Severity::Error,
+                Severity::Warning => proto::diagnostic::Severity::Warning,
+            } as i32,
+            summary: diagnostic.summary,
+            detail: diagnostic.detail,
+            attribute: diagnostic.attribute.map(|name| proto::AttributePath {
+                steps: vec![proto::attribute_path::Step {
+                    selector: Some(proto::attribute_path::step::Selector::AttributeName(name)),
+                }],
+            }),
+        }
+    }
+}
+
+/// Converts diagnostics for a response.
+pub fn to_proto(diagnostics: Vec<Diagnostic>) -> Vec<proto::Diagnostic> {
+    diagnostics
+        .into_iter()
+        .map(proto::Diagnostic::from)
+        .collect()
+}
+
+/// A short, printable rendering of a value the user gave, for "got …" in a detail: long values
+/// are cut, control characters escaped.
+pub fn show_value(text: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    let mut shown: String = text
+        .chars()
+        .take(MAX_CHARS)
+        .flat_map(char::escape_debug)
+        .collect();
+    let total = text.chars().count();
+    if total > MAX_CHARS {
+        shown.push_str(&format!("… ({total} characters in all)"));
+    }
+    format!("\"{shown}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_becomes_a_one_step_path() {
+        let diagnostic: proto::Diagnostic =
+            Diagnostic::error("Bad", "detail").on("project_id").into();
+        assert_eq!(
+            diagnostic.severity,
+            proto::diagnostic::Severity::Error as i32
+        );
+        let step = &diagnostic.attribute.unwrap().steps[0];
+        assert_eq!(
+            step.selector,
+            Some(proto::attribute_path::step::Selector::AttributeName(
+                "project_id".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn shown_values_are_escaped_and_cut() {
+        assert_eq!(show_value("a\0b"), "\"a\\0b\"");
+        let long = "x".repeat(1000);
+        let shown = show_value(&long);
+        assert!(
+            shown.len() < 200 && shown.contains("1000 characters"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! Terraform values as they cross the wire: msgpack `DynamicValue`s.
+//!
+//! Terraform encodes an object as a map holding every attribute of the schema, null as nil, and
+//! an unknown value as a msgpack extension (type 0, or type 12 for a refined unknown that carries
+//! what is known about it). Any extension type is read as unknown. A value we send back is always
+//! fully known.
+
+use std::collections::BTreeMap;
+
+use rmpv::Value as Msgpack;
+
+use crate::proto::tfplugin6::DynamicValue;
+
+/// A Terraform value, without its type (the schema gives that).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    /// Not known until apply.
+    Unknown,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    List(Vec<Value>),
+    Object(BTreeMap<String, Value>),
+}
+
+/// Why a `DynamicValue` could not be read.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DecodeError {
+    #[error("Terraform sent no msgpack value (JSON-encoded values are not supported)")]
+    NotMsgpack,
+    #[error("the msgpack value is malformed: {0}")]
+    Malformed(String),
+    #[error("the msgpack value has {0} bytes after its end")]
+    TrailingBytes(usize),
+    #[error("a map key is not a string")]
+    NonStringKey,
+    #[error("binary data is not a Terraform value")]
+    Binary,
+}
+
+/// The nesting Terraform values can have in our schemas is 3; this leaves room and still stops
+/// a hostile message from recursing deeply.
+const MAX_DEPTH: usize = 64;
+
+impl Value {
+    /// Decodes a `DynamicValue` from Terraform.
+    pub fn decode(dynamic: Option<&DynamicValue>) -> Result<Value, DecodeError> {
+        let Some(dynamic) = dynamic else {
+            return Ok(Value::Null);
+        };
+        if dynamic.msgpack.is_empty() {
+            return if dynamic.json.is_empty() {
+                Ok(Value::Null)
+            } else {
+                Err(DecodeError::NotMsgpack)
+            };
+        }
+        Self::from_msgpack(&dynamic.msgpack)
+    }
+
+    /// Decodes msgpack bytes into a value; never panics, whatever the bytes.
+    pub fn from_msgpack(bytes: &[u8]) -> Result<Value, DecodeError> {
+        let mut reader = bytes;
+        let parsed = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_DEPTH)
+            .map_err(|error| DecodeError::Malformed(error.to_string()))?;
+        if !reader.is_empty() {
+            return Err(DecodeError::TrailingBytes(reader.len()));
+        }
+        Self::from_parsed(parsed)
+    }
+
+    fn from_parsed(parsed: Msgpack) -> Result<Value, DecodeError> {
+        Ok(match parsed {
+            Msgpack::Nil => Value::Null,
+            Msgpack::Ext(..) => Value::Unknown,
+            Msgpack::Boolean(flag) => Value::Bool(flag),
+            Msgpack::Integer(integer) => Value::Number(integer.as_f64().unwrap_or(f64::NAN)),
+            Msgpack::F32(number) => Value::Number(f64::from(number)),
+            Msgpack::F64(number) => Value::Number(number),
+            // cty strings are always UTF-8; anything else is kept visibly wrong so that a
+            // validator names the attribute instead of the whole message failing.
+            Msgpack::String(text) => {
+                Value::String(String::from_utf8_lossy(text.as_bytes()).into_owned())
+            }
+            Msgpack::Binary(_) => return Err(DecodeError::Binary),
+            Msgpack::Array(items) => Value::List(
+                items
+                    .into_iter()
+                    .map(Self::from_parsed)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Msgpack::Map(entries) => {
+                let mut object = BTreeMap::new();
+                for (key, value) in entries {
+                    let Msgpack::String(key) = key else {
+                        return Err(DecodeError::NonStringKey);
+                    };
+                    let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
+                    object.insert(key, Self::from_parsed(value)?);
+                }
+                Value::Object(object)
+            }
+        })
+    }
+
+    /// Encodes the value for Terraform.
+    pub fn encode(&self) -> DynamicValue {
+        let mut bytes = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = rmpv::encode::write_value(&mut bytes, &self.to_msgpack());
+        DynamicValue {
+            msgpack: bytes,
+            json: Vec::new(),
+        }
+    }
+
+    fn to_msgpack(&self) -> Msgpack {
+        match self {
+            Value::Null => Msgpack::Nil,
+            Value::Unknown => Msgpack::Ext(0, vec![0]),
+            Value::Bool(flag) => Msgpack::Boolean(*flag),
+            Value::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+                Msgpack::Integer((*number as i64).into())
+            }
+            Value::Number(number) => Msgpack::F64(*number),
+            Value::String(text) => Msgpack::String(text.clone().into()),
+            Value::List(items) => Msgpack::Array(items.iter().map(Value::to_msgpack).collect()),
+            Value::Object(object) => Msgpack::Map(
+                object
+                    .iter()
+                    .map(|(key, value)| (Msgpack::String(key.clone().into()), value.to_msgpack()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The attribute `name` of an object; null when absent or when this is not an object.
+    pub fn attribute(&self, name: &str) -> &Value {
+        match self {
+            Value::Object(object) => object.get(name).unwrap_or(&Value::Null),
+            _ => &Value::Null,
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Value::Unknown)
+    }
+
+    /// The text of a known string; `None` for null, unknown or another kind.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A string or null from an optional text.
+    pub fn optional_string(text: Option<&str>) -> Value {
+        text.map_or(Value::Null, |text| Value::String(text.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(entries: &[(&str, Value)]) -> Value {
+        Value::Object(
+            entries
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), value.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn object_with_every_kind_round_trips() {
+        let value = object(&[
+            ("absent", Value::Null),
+            ("flag", Value::Bool(true)),
+            ("count", Value::Number(4.0)),
+            ("ratio", Value::Number(0.5)),
+            ("name", Value::String("vpce-0123".into())),
+            (
+                "statuses",
+                Value::List(vec![Value::String("AVAILABLE".into())]),
+            ),
+        ]);
+        assert_eq!(Value::decode(Some(&value.encode())).unwrap(), value);
+    }
+
+    #[test]
+    fn unknown_is_extension_zero_and_decodes_back() {
+        let encoded = Value::Unknown.encode();
+        assert_eq!(encoded.msgpack, vec![0xd4, 0x00, 0x00]);
+        assert_eq!(
+            Value::from_msgpack(&encoded.msgpack).unwrap(),
+            Value::Unknown
+        );
+    }
+
+    #[test]
+    fn refined_unknown_extension_twelve_is_unknown() {
+        // fixext 1 would be 0xd4; a refinement payload is longer: ext 8 with a 3-byte body.
+        let refined = [0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3];
+        assert_eq!(Value::from_msgpack(&refined).unwrap(), Value::Unknown);
+    }
+
+    #[test]
+    fn nil_is_null_and_missing_dynamic_value_is_null() {
+        assert_eq!(Value::from_msgpack(&[0xc0]).unwrap(), Value::Null);
+        assert_eq!(Value::decode(None).unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn json_only_dynamic_value_is_refused() {
+        let dynamic = DynamicValue {
+            msgpack: vec![],
+            json: b"{}".to_vec(),
+        };
+        assert_eq!(Value::decode(Some(&dynamic)), Err(DecodeError::NotMsgpack));
+    }
+
+    #[test]
+    fn truncated_and_trailing_bytes_are_errors_not_panics() {
+        assert!(matches!(
+            Value::from_msgpack(&[0x82, 0xa1]),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert_eq!(
+            Value::from_msgpack(&[0xc0, 0xc0]),
+            Err(DecodeError::TrailingBytes(1))
+        );
+        assert_eq!(
+            Value::from_msgpack(&[0x81, 0x01, 0xc0]),
+            Err(DecodeError::NonStringKey)
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_string_survives_for_the_validator_to_name() {
+        let value = Value::from_msgpack(&[0xa2, 0xff, 0x41]).unwrap();
+        assert_eq!(value, Value::String("\u{fffd}A".into()));
+    }
+
+    #[test]
+    fn attribute_of_object_and_of_non_object() {
+        let value = object(&[("id", Value::String("x".into()))]);
+        assert_eq!(value.attribute("id").as_str(), Some("x"));
+        assert_eq!(value.attribute("missing"), &Value::Null);
+        assert_eq!(Value::Null.attribute("id"), &Value::Null);
+    }
+}
