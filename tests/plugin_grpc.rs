@@ -1,0 +1,643 @@
+//! In-process gRPC tests: the plugin served on a Unix socket as Terraform starts it, called the
+//! way Terraform calls it, over mutual TLS with a P-521 client certificate like Terraform's.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use fake_atlas::{
+    Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
+};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use terraform_provider_atlas::plugin::{self, PluginEnvironment};
+use terraform_provider_atlas::proto::go_plugin::Empty;
+use terraform_provider_atlas::proto::go_plugin::grpc_controller_client::GrpcControllerClient;
+use terraform_provider_atlas::proto::tfplugin6 as proto;
+use terraform_provider_atlas::proto::tfplugin6::provider_client::ProviderClient;
+use terraform_provider_atlas::provider::AtlasProvider;
+use terraform_provider_atlas::provider::value::Value;
+use tokio::net::UnixStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint as GrpcEndpoint};
+
+/// A certificate like the one Terraform makes: ECDSA P-521, marked as a CA, used as a client.
+struct ClientIdentity {
+    pem: String,
+    certificate: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+}
+
+fn terraform_like_certificate() -> ClientIdentity {
+    let key_pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "HashiCorp");
+    let certificate = params.self_signed(&key_pair).unwrap();
+    ClientIdentity {
+        pem: certificate.pem(),
+        certificate: certificate.der().clone(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pair.serialize_der())),
+    }
+}
+
+/// The plugin served in this process.
+struct Plugin {
+    socket: PathBuf,
+    server_certificate: Option<CertificateDer<'static>>,
+    shutdown: CancellationToken,
+    served: JoinHandle<Result<(), plugin::PluginError>>,
+    _directory: tempfile::TempDir,
+}
+
+impl Plugin {
+    async fn start(client_certificate_pem: Option<String>) -> Plugin {
+        let directory = tempfile::tempdir().unwrap();
+        let environment = PluginEnvironment {
+            socket_dir: directory.path().to_owned(),
+            client_certificate_pem,
+        };
+        let environment_lookup = |_: &str| None;
+        let provider = AtlasProvider::with_environment(Box::new(environment_lookup));
+        let shutdown = CancellationToken::new();
+        let (line_sender, line_receiver) = oneshot::channel();
+        let served = tokio::spawn(plugin::serve(
+            environment,
+            provider,
+            shutdown.clone(),
+            move |line| {
+                let _ = line_sender.send(line);
+            },
+        ));
+        let line = line_receiver
+            .await
+            .expect("the plugin announces a handshake line");
+        let fields: Vec<&str> = line.split('|').collect();
+        assert_eq!(fields.len(), 6, "{line}");
+        assert_eq!(&fields[..3], ["1", "6", "unix"]);
+        assert_eq!(fields[4], "grpc");
+        let server_certificate = (!fields[5].is_empty()).then(|| {
+            CertificateDer::from(STANDARD_NO_PAD.decode(fields[5]).expect("unpadded base64"))
+        });
+        Plugin {
+            socket: PathBuf::from(fields[3]),
+            server_certificate,
+            shutdown,
+            served,
+            _directory: directory,
+        }
+    }
+
+    /// A gRPC channel over the socket; over TLS with `identity` when the plugin serves TLS.
+    async fn channel(
+        &self,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let socket = self.socket.clone();
+        let tls = self.server_certificate.clone().map(|server| {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(server).unwrap();
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let builder = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots);
+            let mut config = match identity {
+                Some(identity) => builder
+                    .with_client_auth_cert(
+                        vec![identity.certificate.clone()],
+                        identity.key.clone_key(),
+                    )
+                    .unwrap(),
+                None => builder.with_no_client_auth(),
+            };
+            config.alpn_protocols = vec![b"h2".to_vec()];
+            tokio_rustls::TlsConnector::from(Arc::new(config))
+        });
+        GrpcEndpoint::from_static("http://localhost")
+            .connect_with_connector(tower::service_fn(move |_| {
+                let socket = socket.clone();
+                let tls = tls.clone();
+                async move {
+                    let stream = UnixStream::connect(socket).await?;
+                    Ok::<_, std::io::Error>(match tls {
+                        Some(connector) => {
+                            let name = ServerName::try_from("localhost").unwrap();
+                            Either::Tls(Box::new(TokioIo::new(connector.connect(name, stream).await?)))
+                        }
+                        None => Either::Plain(TokioIo::new(stream)),
+                    })
+                }
+            }))
+            .await
+    }
+
+    async fn provider(&self, identity: Option<&ClientIdentity>) -> ProviderClient<Channel> {
+        ProviderClient::new(self.channel(identity).await.expect("connects"))
+    }
+}
+
+/// Plain or TLS stream, for the connector.
+enum Either {
+    Plain(TokioIo<UnixStream>),
+    Tls(Box<TokioIo<tokio_rustls::client::TlsStream<UnixStream>>>),
+}
+
+macro_rules! delegate {
+    ($self:ident, $method:ident, $($argument:expr),*) => {
+        match std::pin::Pin::get_mut($self) {
+            Either::Plain(stream) => std::pin::Pin::new(stream).$method($($argument),*),
+            Either::Tls(stream) => std::pin::Pin::new(stream.as_mut()).$method($($argument),*),
+        }
+    };
+}
+
+impl hyper::rt::Read for Either {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+        buffer: hyper::rt::ReadBufCursor<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        delegate!(self, poll_read, context, buffer)
+    }
+}
+
+impl hyper::rt::Write for Either {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+        buffer: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        delegate!(self, poll_write, context, buffer)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        delegate!(self, poll_flush, context)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        delegate!(self, poll_shutdown, context)
+    }
+}
+
+fn text(value: &str) -> Value {
+    Value::String(value.to_owned())
+}
+
+fn object(entries: &[(&str, Value)]) -> Value {
+    Value::Object(
+        entries
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect(),
+    )
+}
+
+fn provider_config(base_url: &str, private_key: &str) -> Value {
+    object(&[
+        ("public_key", text(PUBLIC_KEY)),
+        ("private_key", text(private_key)),
+        ("base_url", text(base_url)),
+    ])
+}
+
+fn endpoint_config(project: Value, link: Value, endpoint: Value) -> Value {
+    object(&[
+        ("project_id", project),
+        ("private_link_id", link),
+        ("interface_endpoint_id", endpoint),
+        ("connection_status", Value::Null),
+        ("error_message", Value::Null),
+        ("delete_requested", Value::Null),
+        ("id", Value::Null),
+    ])
+}
+
+async fn configure(client: &mut ProviderClient<Channel>, config: Value) -> Vec<proto::Diagnostic> {
+    client
+        .configure_provider(proto::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: Some(config.encode()),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics
+}
+
+async fn read(
+    client: &mut ProviderClient<Channel>,
+    config: Value,
+) -> proto::read_data_source::Response {
+    client
+        .read_data_source(proto::read_data_source::Request {
+            type_name: "atlas_interface_endpoint".into(),
+            config: Some(config.encode()),
+            provider_meta: None,
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+const ENDPOINT_ID: &str = "vpce-08fb7e9319909ec7b";
+
+#[tokio::test]
+async fn health_reports_plugin_serving_over_mtls() {
+    let identity = terraform_like_certificate();
+    let plugin = Plugin::start(Some(identity.pem.clone())).await;
+    assert!(
+        plugin.server_certificate.is_some(),
+        "AutoMTLS puts the server certificate in the handshake"
+    );
+    let channel = plugin.channel(Some(&identity)).await.unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let answer = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "plugin".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        answer.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+}
+
+#[tokio::test]
+async fn read_over_mtls_returns_the_endpoint_state() {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
+    let identity = terraform_like_certificate();
+    let plugin = Plugin::start(Some(identity.pem.clone())).await;
+    let mut client = plugin.provider(Some(&identity)).await;
+
+    assert!(
+        configure(&mut client, provider_config(&atlas.url(), PRIVATE_KEY))
+            .await
+            .is_empty()
+    );
+    let response = read(
+        &mut client,
+        endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT_ID)),
+    )
+    .await;
+    assert!(
+        response.diagnostics.is_empty(),
+        "{:?}",
+        response.diagnostics
+    );
+    let state = Value::decode(response.state.as_ref()).unwrap();
+    assert_eq!(
+        state.attribute("connection_status").as_str(),
+        Some("AVAILABLE")
+    );
+    assert_eq!(state.attribute("error_message"), &Value::Null);
+    assert_eq!(state.attribute("delete_requested"), &Value::Bool(false));
+    assert_eq!(
+        state.attribute("id").as_str(),
+        Some(format!("{PROJECT_ID}/{PRIVATE_LINK_ID}/{ENDPOINT_ID}").as_str())
+    );
+    let request = &atlas.requests()[0];
+    assert_eq!(
+        request.path,
+        format!(
+            "/api/atlas/v1.0/groups/{PROJECT_ID}/privateEndpoint/{PRIVATE_LINK_ID}/interfaceEndpoints/{ENDPOINT_ID}"
+        )
+    );
+    let user_agent = request.user_agent.clone().unwrap_or_default();
+    assert!(
+        user_agent.starts_with("terraform-provider-atlas/")
+            && user_agent.ends_with("terraform/1.11.4"),
+        "{user_agent}"
+    );
+}
+
+#[tokio::test]
+async fn connection_without_client_certificate_is_refused() {
+    let identity = terraform_like_certificate();
+    let plugin = Plugin::start(Some(identity.pem.clone())).await;
+    let refused = match plugin.channel(None).await {
+        Err(_) => true,
+        Ok(channel) => ProviderClient::new(channel)
+            .get_metadata(proto::get_metadata::Request {})
+            .await
+            .is_err(),
+    };
+    assert!(
+        refused,
+        "a client without a certificate must not get an answer"
+    );
+}
+
+#[tokio::test]
+async fn connection_with_a_strangers_certificate_is_refused() {
+    let terraform = terraform_like_certificate();
+    let stranger = terraform_like_certificate();
+    let plugin = Plugin::start(Some(terraform.pem.clone())).await;
+    let refused = match plugin.channel(Some(&stranger)).await {
+        Err(_) => true,
+        Ok(channel) => ProviderClient::new(channel)
+            .get_metadata(proto::get_metadata::Request {})
+            .await
+            .is_err(),
+    };
+    assert!(
+        refused,
+        "only the certificate from PLUGIN_CLIENT_CERT gets in"
+    );
+    // Terraform's own certificate still works on the same server.
+    let mut client = plugin.provider(Some(&terraform)).await;
+    assert!(
+        client
+            .get_metadata(proto::get_metadata::Request {})
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn plaintext_when_terraform_sends_no_certificate() {
+    let plugin = Plugin::start(None).await;
+    assert!(plugin.server_certificate.is_none());
+    let mut client = plugin.provider(None).await;
+    let metadata = client
+        .get_metadata(proto::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        metadata.data_sources[0].type_name,
+        "atlas_interface_endpoint"
+    );
+    assert!(
+        metadata
+            .server_capabilities
+            .unwrap()
+            .get_provider_schema_optional
+    );
+}
+
+#[tokio::test]
+async fn schema_declares_the_contract() {
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let schema = client
+        .get_provider_schema(proto::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let provider = schema.provider.unwrap().block.unwrap();
+    let private_key = provider
+        .attributes
+        .iter()
+        .find(|attribute| attribute.name == "private_key")
+        .unwrap();
+    assert!(private_key.sensitive && private_key.optional);
+    for name in ["public_key", "base_url"] {
+        let attribute = provider
+            .attributes
+            .iter()
+            .find(|attribute| attribute.name == name)
+            .unwrap();
+        assert!(
+            attribute.optional && !attribute.description.is_empty(),
+            "{name}"
+        );
+    }
+    let data_source = schema.data_source_schemas["atlas_interface_endpoint"]
+        .block
+        .clone()
+        .unwrap();
+    let flags = |name: &str| {
+        let attribute = data_source
+            .attributes
+            .iter()
+            .find(|attribute| attribute.name == name)
+            .unwrap();
+        (
+            attribute.required,
+            attribute.computed,
+            String::from_utf8(attribute.r#type.clone()).unwrap(),
+        )
+    };
+    for name in ["project_id", "private_link_id", "interface_endpoint_id"] {
+        assert_eq!(flags(name), (true, false, "\"string\"".into()), "{name}");
+    }
+    for name in ["connection_status", "error_message", "id"] {
+        assert_eq!(flags(name), (false, true, "\"string\"".into()), "{name}");
+    }
+    assert_eq!(flags("delete_requested"), (false, true, "\"bool\"".into()));
+    assert!(
+        schema
+            .server_capabilities
+            .unwrap()
+            .get_provider_schema_optional
+    );
+}
+
+#[tokio::test]
+async fn validation_names_each_bad_id_before_any_request() {
+    let atlas = FakeAtlas::start().await;
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let config = endpoint_config(
+        text("../../admin"),
+        text("6A1A2B3C4D5E6F7A8B9C0D1E"),
+        text("vpce-0?x=1"),
+    );
+    let diagnostics = client
+        .validate_data_resource_config(proto::validate_data_resource_config::Request {
+            type_name: "atlas_interface_endpoint".into(),
+            config: Some(config.encode()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
+    let attributes: Vec<String> = diagnostics
+        .iter()
+        .map(
+            |diagnostic| match &diagnostic.attribute.as_ref().unwrap().steps[0].selector {
+                Some(proto::attribute_path::step::Selector::AttributeName(name)) => name.clone(),
+                other => panic!("unexpected path {other:?}"),
+            },
+        )
+        .collect();
+    assert_eq!(
+        attributes,
+        ["project_id", "private_link_id", "interface_endpoint_id"]
+    );
+    assert!(
+        diagnostics[0].detail.contains("\"../../admin\""),
+        "{}",
+        diagnostics[0].detail
+    );
+
+    // A read with the same ids is refused the same way and never reaches Atlas.
+    assert!(
+        configure(&mut client, provider_config(&atlas.url(), PRIVATE_KEY))
+            .await
+            .is_empty()
+    );
+    let response = read(&mut client, config).await;
+    assert_eq!(response.diagnostics.len(), 3);
+    assert!(response.state.is_none());
+    assert_eq!(atlas.request_count(), 0);
+}
+
+#[tokio::test]
+async fn unknown_provider_values_are_skipped_at_validation() {
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let config = object(&[
+        ("public_key", Value::Unknown),
+        ("private_key", Value::Unknown),
+        ("base_url", Value::Unknown),
+    ]);
+    let diagnostics = client
+        .validate_provider_config(proto::validate_provider_config::Request {
+            config: Some(config.encode()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+}
+
+#[tokio::test]
+async fn missing_keys_are_reported_by_the_read_naming_arguments_and_variables() {
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let config = object(&[
+        ("public_key", Value::Null),
+        ("private_key", Value::Null),
+        ("base_url", Value::Null),
+    ]);
+    assert!(
+        configure(&mut client, config).await.is_empty(),
+        "configuring without keys is fine"
+    );
+    let response = read(
+        &mut client,
+        endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT_ID)),
+    )
+    .await;
+    let diagnostic = &response.diagnostics[0];
+    assert_eq!(diagnostic.summary, "Missing Atlas API Key");
+    for needed in [
+        "public_key",
+        "private_key",
+        "MONGODB_ATLAS_PUBLIC_API_KEY",
+        "MONGODB_ATLAS_PRIVATE_API_KEY",
+    ] {
+        assert!(
+            diagnostic.detail.contains(needed),
+            "{needed}: {}",
+            diagnostic.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn wrong_private_key_is_refused_by_digest_auth() {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let wrong = "00000000-0000-0000-0000-000000000000";
+    configure(&mut client, provider_config(&atlas.url(), wrong)).await;
+    let response = read(
+        &mut client,
+        endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT_ID)),
+    )
+    .await;
+    let diagnostic = &response.diagnostics[0];
+    assert_eq!(diagnostic.summary, "Atlas Rejected the API Key");
+    assert!(diagnostic.detail.contains(PUBLIC_KEY) && diagnostic.detail.contains("HTTP 401"));
+    assert!(!diagnostic.detail.contains(wrong));
+}
+
+#[tokio::test]
+async fn stop_provider_cancels_a_read_that_hangs() {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
+    atlas.push_fault(Fault::Hang);
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    configure(&mut client, provider_config(&atlas.url(), PRIVATE_KEY)).await;
+    let mut reader = client.clone();
+    let pending = tokio::spawn(async move {
+        read(
+            &mut reader,
+            endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT_ID)),
+        )
+        .await
+    });
+    // Wait until the hanging request has reached Atlas, then stop.
+    while atlas
+        .requests()
+        .iter()
+        .all(|request| !request.had_authorization)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    client
+        .stop_provider(proto::stop_provider::Request {})
+        .await
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), pending)
+        .await
+        .expect("the read ends once the provider is stopped")
+        .unwrap();
+    assert_eq!(response.diagnostics[0].summary, "Read Cancelled");
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server_and_removes_the_socket() {
+    let identity = terraform_like_certificate();
+    let plugin = Plugin::start(Some(identity.pem.clone())).await;
+    assert!(plugin.socket.exists());
+    let channel = plugin.channel(Some(&identity)).await.unwrap();
+    GrpcControllerClient::new(channel)
+        .shutdown(Empty {})
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), plugin.served)
+        .await
+        .expect("the server stops after Shutdown")
+        .unwrap();
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert!(
+        !plugin.socket.exists(),
+        "the socket file is removed on exit"
+    );
+    assert!(plugin.shutdown.is_cancelled());
+}
+
+#[tokio::test]
+async fn socket_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let plugin = Plugin::start(None).await;
+    let mode = std::fs::metadata(&plugin.socket)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+}
