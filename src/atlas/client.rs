@@ -1,16 +1,25 @@
 //! One configured connection to the Atlas Admin API: a shared HTTP client (connection reuse,
-//! HTTP/2 where Atlas offers it) and a digest session whose nonce is reused across requests,
-//! so a steady-state read costs one round trip.
+//! HTTP/2 where Atlas offers it), retries, and a digest session whose nonce is reused across
+//! requests, so a steady-state read costs one round trip.
+//!
+//! Digest sessions: diqwest caches the server's nonce per host and answers later requests with
+//! it and an increasing `nc`. When a reused nonce is refused (expired: `stale=true`, or any 401)
+//! it fetches one fresh challenge before reporting the 401. Until a nonce is cached, requests
+//! take turns, so that reads started together share one challenge instead of each fetching its
+//! own.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use diqwest::{DigestAuthSession, WithDigestAuth};
+use diqwest::{DigestAuthCredentials, DigestAuthSession, WithDigestAuth};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use serde::de::DeserializeOwned;
+use tokio::sync::{Mutex, MutexGuard};
 use url::Url;
 
-use super::error::{ApiError, AtlasError, excerpt};
+use super::error::{ApiError, AtlasError, TimeoutPhase, excerpt};
+use super::retry::RetryPolicy;
+use crate::logging;
 
 /// A response body larger than this is refused, not buffered.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -27,6 +36,7 @@ pub struct ClientSettings {
     pub request_timeout: Duration,
     /// How long connecting may take.
     pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
 }
 
 impl fmt::Debug for ClientSettings {
@@ -38,6 +48,7 @@ impl fmt::Debug for ClientSettings {
             .field("private_key", &"(redacted)")
             .field("user_agent", &self.user_agent)
             .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -47,6 +58,11 @@ pub struct AtlasClient {
     http: reqwest::Client,
     base_url: Url,
     session: DigestAuthSession,
+    retry: RetryPolicy,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    /// Held by the one request that fetches a challenge while no nonce is cached.
+    challenge_turn: Mutex<()>,
 }
 
 impl fmt::Debug for AtlasClient {
@@ -75,6 +91,10 @@ impl AtlasClient {
             http,
             base_url: settings.base_url,
             session: DigestAuthSession::new(settings.public_key, settings.private_key),
+            retry: settings.retry,
+            request_timeout: settings.request_timeout,
+            connect_timeout: settings.connect_timeout,
+            challenge_turn: Mutex::new(()),
         })
     }
 
@@ -97,15 +117,56 @@ impl AtlasClient {
         url
     }
 
-    /// GETs `url` with digest auth and decodes a 200 body as `T`.
+    /// GETs `url` with digest auth and decodes a 200 body as `T`, retrying what the retry
+    /// policy allows.
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, AtlasError> {
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let error = match self.get_json_once(&url, attempt).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let Some(delay) = self.retry.delay_before_retry(&error, attempt) else {
+                return Err(if attempt > 1 {
+                    AtlasError::GaveUp {
+                        attempts: attempt,
+                        elapsed: round_to_millis(started.elapsed()),
+                        last: Box::new(error),
+                    }
+                } else {
+                    error
+                });
+            };
+            logging::debug(
+                "retrying Atlas request",
+                &[
+                    ("path", url.path().into()),
+                    ("attempt", attempt.into()),
+                    ("error", error.to_string().into()),
+                    ("delay_ms", (delay.as_millis() as u64).into()),
+                ],
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn get_json_once<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        attempt: u32,
+    ) -> Result<T, AtlasError> {
+        let started = Instant::now();
+        let turn = self.challenge_turn_if_needed().await;
         let response = self
             .http
-            .get(url)
+            .get(url.clone())
             .header(ACCEPT, "application/json")
             .send_digest_auth(&self.session)
             .await
             .map_err(|error| self.request_error(error))?;
+        drop(turn);
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -119,6 +180,19 @@ impl AtlasClient {
             .and_then(|value| value.to_str().ok())
             .and_then(parse_retry_after);
         let body = self.read_body(response).await?;
+        logging::debug(
+            "Atlas request done",
+            &[
+                ("method", "GET".into()),
+                ("path", url.path().into()),
+                ("status", status.into()),
+                ("attempt", attempt.into()),
+                (
+                    "duration_ms",
+                    (started.elapsed().as_secs_f64() * 1000.0).into(),
+                ),
+            ],
+        );
         if !(200..300).contains(&status) {
             return Err(AtlasError::Api(ApiError::from_body(
                 status,
@@ -132,6 +206,23 @@ impl AtlasClient {
             excerpt: excerpt(&body),
             cause: error.to_string(),
         })
+    }
+
+    /// While no nonce is cached, one request at a time fetches the challenge; the others wait
+    /// for it and then reuse its nonce.
+    async fn challenge_turn_if_needed(&self) -> Option<MutexGuard<'_, ()>> {
+        let host = self.base_url.host_str().unwrap_or_default();
+        let has_nonce = || {
+            matches!(
+                DigestAuthCredentials::cached_context(&&self.session, host),
+                Ok(Some(_))
+            )
+        };
+        if has_nonce() {
+            return None;
+        }
+        let turn = self.challenge_turn.lock().await;
+        if has_nonce() { None } else { Some(turn) }
     }
 
     /// Reads the body, refusing one over [`MAX_BODY_BYTES`] before buffering it.
@@ -170,6 +261,18 @@ impl AtlasClient {
     }
 
     fn transport_error(&self, error: &reqwest::Error) -> AtlasError {
+        if error.is_timeout() {
+            let (phase, limit) = if error.is_connect() {
+                (TimeoutPhase::Connect, self.connect_timeout)
+            } else {
+                (TimeoutPhase::Answer, self.request_timeout)
+            };
+            return AtlasError::Timeout {
+                host: self.host(),
+                limit,
+                phase,
+            };
+        }
         AtlasError::Transport {
             host: self.host(),
             cause: error_chain(error),
@@ -204,6 +307,10 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
+fn round_to_millis(duration: Duration) -> Duration {
+    Duration::from_millis(duration.as_millis() as u64)
+}
+
 /// `Retry-After` as seconds; an HTTP date is also accepted.
 fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -228,6 +335,7 @@ mod tests {
             user_agent: "test".into(),
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::with_max_retries(0),
         })
         .unwrap()
     }
@@ -259,6 +367,7 @@ mod tests {
             user_agent: "test".into(),
             request_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
+            retry: RetryPolicy::with_max_retries(0),
         };
         let shown = format!("{settings:?}");
         assert!(

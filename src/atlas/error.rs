@@ -78,6 +78,36 @@ pub enum AtlasError {
     },
     #[error("the response body from {host} is larger than the {limit} bytes we accept")]
     BodyTooLarge { host: String, limit: usize },
+    #[error("timed out: {host} did not {} within {}", phase.verb(), humantime::format_duration(*limit))]
+    Timeout {
+        host: String,
+        limit: Duration,
+        phase: TimeoutPhase,
+    },
+    #[error("{last} (gave up after {attempts} attempts over {})", humantime::format_duration(*elapsed))]
+    GaveUp {
+        attempts: u32,
+        elapsed: Duration,
+        last: Box<AtlasError>,
+    },
+}
+
+/// Which limit a timed-out request hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// The TCP (and TLS) connection was not made in time.
+    Connect,
+    /// The connection was made but the whole answer did not arrive in time.
+    Answer,
+}
+
+impl TimeoutPhase {
+    fn verb(self) -> &'static str {
+        match self {
+            TimeoutPhase::Connect => "accept a connection",
+            TimeoutPhase::Answer => "answer",
+        }
+    }
 }
 
 /// The first bytes of a body, printable, for a message.

@@ -4,7 +4,9 @@
 pub mod client;
 pub mod error;
 pub mod interface_endpoint;
+pub mod retry;
 
 pub use client::{AtlasClient, ClientSettings};
-pub use error::{ApiError, AtlasError};
+pub use error::{ApiError, AtlasError, TimeoutPhase};
 pub use interface_endpoint::{InterfaceEndpoint, InterfaceEndpointId};
+pub use retry::RetryPolicy;

@@ -1,9 +1,10 @@
 //! The one place where an Atlas error becomes a Terraform diagnostic.
 
-use crate::atlas::AtlasError;
+use crate::atlas::{AtlasError, TimeoutPhase};
 
 use super::config::{Origin, PRIVATE_KEY_ENV, PUBLIC_KEY_ENV};
 use super::diagnostics::{Diagnostic, show_value};
+use super::durations;
 
 /// What a read was asking for, so that a message can name it.
 pub struct ReadTarget<'a> {
@@ -28,6 +29,37 @@ pub fn diagnostic_for(
     key: &KeyInUse<'_>,
 ) -> Diagnostic {
     let api = match error {
+        AtlasError::GaveUp {
+            attempts,
+            elapsed,
+            last,
+        } => {
+            let mut diagnostic = diagnostic_for(last, target, key);
+            diagnostic.detail.push_str(&format!(
+                " The provider made {attempts} attempts over {} before giving up \
+                 (provider argument `max_retries`).",
+                durations::show(*elapsed)
+            ));
+            return diagnostic;
+        }
+        AtlasError::Timeout { host, limit, phase } => {
+            let (what, setting) = match phase {
+                TimeoutPhase::Connect => ("connecting to", "the connect timeout"),
+                TimeoutPhase::Answer => (
+                    "waiting for the answer from",
+                    "the provider argument `request_timeout`",
+                ),
+            };
+            return Diagnostic::error(
+                "Atlas Request Timed Out",
+                format!(
+                    "Reading the {} timed out {what} {host} after {} ({setting}). Check the network \
+                     and `base_url`; if Atlas is slow, raise `request_timeout`.",
+                    target.what,
+                    durations::show(*limit)
+                ),
+            );
+        }
         AtlasError::Api(api) => api,
         AtlasError::Transport { host, cause } => {
             return Diagnostic::error(
@@ -307,6 +339,61 @@ mod tests {
             diagnostic.detail.contains("127.0.0.1:9")
                 && diagnostic.detail.contains("Connection refused")
         );
+    }
+
+    #[test]
+    fn gave_up_says_how_many_attempts_and_the_last_error() {
+        let (public_key, origin) = key();
+        let error = AtlasError::GaveUp {
+            attempts: 5,
+            elapsed: std::time::Duration::from_millis(7300),
+            last: Box::new(api(
+                503,
+                Some("SERVICE_UNAVAILABLE"),
+                "Service unavailable.",
+            )),
+        };
+        let diagnostic = diagnostic_for(
+            &error,
+            &target(),
+            &KeyInUse {
+                public_key: &public_key,
+                origin: &origin,
+            },
+        );
+        assert_eq!(diagnostic.summary, "Atlas Service Error");
+        assert!(diagnostic.detail.contains("HTTP 503 SERVICE_UNAVAILABLE"));
+        assert!(
+            diagnostic.detail.contains("5 attempts over 7s 300ms"),
+            "{}",
+            diagnostic.detail
+        );
+    }
+
+    #[test]
+    fn timeout_names_host_and_limit() {
+        let (public_key, origin) = key();
+        let error = AtlasError::Timeout {
+            host: "127.0.0.1:9".into(),
+            limit: std::time::Duration::from_secs(2),
+            phase: TimeoutPhase::Answer,
+        };
+        let diagnostic = diagnostic_for(
+            &error,
+            &target(),
+            &KeyInUse {
+                public_key: &public_key,
+                origin: &origin,
+            },
+        );
+        assert_eq!(diagnostic.summary, "Atlas Request Timed Out");
+        for needed in ["timed out", "127.0.0.1:9", "2s", "request_timeout"] {
+            assert!(
+                diagnostic.detail.contains(needed),
+                "{needed}: {}",
+                diagnostic.detail
+            );
+        }
     }
 
     #[test]

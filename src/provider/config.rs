@@ -3,15 +3,25 @@
 
 use std::fmt;
 
+use std::time::Duration;
+
 use url::Url;
 
 use super::diagnostics::{Diagnostic, show_value};
+use super::durations;
 use super::schema::{Attribute, AttributeType, Presence, Schema};
 use super::value::Value;
 
 pub const PUBLIC_KEY: &str = "public_key";
 pub const PRIVATE_KEY: &str = "private_key";
 pub const BASE_URL: &str = "base_url";
+pub const MAX_RETRIES: &str = "max_retries";
+pub const REQUEST_TIMEOUT: &str = "request_timeout";
+
+pub const DEFAULT_MAX_RETRIES: u32 = 4;
+/// More retries than this would keep a failing plan waiting for many minutes.
+pub const MAX_MAX_RETRIES: u32 = 20;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Environment fallbacks, first one set wins.
 pub const PUBLIC_KEY_ENV: [&str; 3] = [
@@ -58,6 +68,23 @@ pub fn schema() -> Schema {
                 "The Atlas Admin API's base URL. Defaults to `MONGODB_ATLAS_BASE_URL`, then \
                  `MCLI_OPS_MANAGER_URL`, then `https://cloud.mongodb.com`. Use \
                  `https://cloud.mongodbgov.com` for Atlas for Government.",
+            ),
+            Attribute::new(
+                MAX_RETRIES,
+                AttributeType::Number,
+                Presence::Optional,
+                "How many times a request is retried after a failed attempt, with exponential backoff and full \
+                 jitter (or exactly as long as Atlas's `Retry-After` says): for HTTP 429, 502, 503, 504 and \
+                 failed connections; HTTP 500 is retried at most twice. 400, 401, 403 and 404 are never \
+                 retried. Default 4; 0 turns retries off; at most 20.",
+            ),
+            Attribute::new(
+                REQUEST_TIMEOUT,
+                AttributeType::String,
+                Presence::Optional,
+                "How long one HTTP attempt may take, from connecting to the end of the answer, as a duration \
+                 such as `\"30s\"` or `\"2m\"`. Default `\"30s\"`. A request that times out waiting for an \
+                 answer is not retried.",
             ),
         ],
     }
@@ -111,17 +138,47 @@ pub struct ProviderSettings {
     pub private_key: Setting,
     pub base_url: Url,
     pub base_url_origin: Origin,
+    pub max_retries: u32,
+    pub request_timeout: Duration,
 }
 
 /// Checks what can be checked before configuration: the form of a known `base_url`.
 /// Unknown values are skipped; they are checked once known.
 pub fn validate(config: &Value) -> Vec<Diagnostic> {
-    match config.attribute(BASE_URL).as_str() {
-        Some(text) => parse_base_url(text, &Origin::Argument(BASE_URL))
-            .err()
-            .into_iter()
-            .collect(),
-        None => Vec::new(),
+    let mut diagnostics = Vec::new();
+    if let Some(text) = config.attribute(BASE_URL).as_str() {
+        diagnostics.extend(parse_base_url(text, &Origin::Argument(BASE_URL)).err());
+    }
+    diagnostics.extend(max_retries(config).err());
+    diagnostics.extend(request_timeout(config).err());
+    diagnostics
+}
+
+/// `max_retries`, or the default when null or unknown.
+fn max_retries(config: &Value) -> Result<u32, Diagnostic> {
+    match config.attribute(MAX_RETRIES) {
+        Value::Number(number)
+            if number.fract() == 0.0 && (0.0..=f64::from(MAX_MAX_RETRIES)).contains(number) =>
+        {
+            Ok(*number as u32)
+        }
+        Value::Number(number) => Err(Diagnostic::error(
+            "Invalid Max Retries",
+            format!(
+                "`{MAX_RETRIES}` must be a whole number from 0 to {MAX_MAX_RETRIES}; got {number}. \
+                 The default is {DEFAULT_MAX_RETRIES}."
+            ),
+        )
+        .on(MAX_RETRIES)),
+        _ => Ok(DEFAULT_MAX_RETRIES),
+    }
+}
+
+/// `request_timeout`, or the default when null or unknown.
+fn request_timeout(config: &Value) -> Result<Duration, Diagnostic> {
+    match config.attribute(REQUEST_TIMEOUT).as_str() {
+        Some(text) => durations::parse_positive(REQUEST_TIMEOUT, text),
+        None => Ok(DEFAULT_REQUEST_TIMEOUT),
     }
 }
 
@@ -169,6 +226,8 @@ pub fn resolve(
         private_key: setting(PRIVATE_KEY, &PRIVATE_KEY_ENV),
         base_url,
         base_url_origin,
+        max_retries: max_retries(config)?,
+        request_timeout: request_timeout(config)?,
     })
 }
 
@@ -203,10 +262,16 @@ mod tests {
     use super::*;
 
     fn config(entries: &[(&str, Value)]) -> Value {
-        let mut object: BTreeMap<String, Value> = [PUBLIC_KEY, PRIVATE_KEY, BASE_URL]
-            .iter()
-            .map(|name| ((*name).to_owned(), Value::Null))
-            .collect();
+        let mut object: BTreeMap<String, Value> = [
+            PUBLIC_KEY,
+            PRIVATE_KEY,
+            BASE_URL,
+            MAX_RETRIES,
+            REQUEST_TIMEOUT,
+        ]
+        .iter()
+        .map(|name| ((*name).to_owned(), Value::Null))
+        .collect();
         for (name, value) in entries {
             object.insert((*name).to_owned(), value.clone());
         }
@@ -310,6 +375,37 @@ mod tests {
             )]))
             .is_empty()
         );
+    }
+
+    #[test]
+    fn retries_and_timeout_default_and_validate() {
+        let settings = resolve(&config(&[]), environment(&[])).unwrap();
+        assert_eq!(
+            (settings.max_retries, settings.request_timeout),
+            (4, Duration::from_secs(30))
+        );
+        let settings = resolve(
+            &config(&[
+                (MAX_RETRIES, Value::Number(0.0)),
+                (REQUEST_TIMEOUT, Value::String("2m".into())),
+            ]),
+            environment(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            (settings.max_retries, settings.request_timeout),
+            (0, Duration::from_secs(120))
+        );
+        for bad in [Value::Number(-1.0), Value::Number(1.5), Value::Number(21.0)] {
+            let diagnostics = validate(&config(&[(MAX_RETRIES, bad.clone())]));
+            assert_eq!(
+                diagnostics[0].attribute.as_deref(),
+                Some(MAX_RETRIES),
+                "{bad:?}"
+            );
+        }
+        let diagnostics = validate(&config(&[(REQUEST_TIMEOUT, Value::String("0s".into()))]));
+        assert_eq!(diagnostics[0].attribute.as_deref(), Some(REQUEST_TIMEOUT));
     }
 
     #[test]

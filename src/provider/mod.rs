@@ -6,6 +6,7 @@ pub mod atlas_errors;
 pub mod config;
 pub mod data_sources;
 pub mod diagnostics;
+pub mod durations;
 pub mod schema;
 pub mod validators;
 pub mod value;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::atlas::{AtlasClient, ClientSettings};
+use crate::atlas::{AtlasClient, ClientSettings, RetryPolicy};
 use crate::logging;
 use crate::proto::tfplugin6 as proto;
 use crate::proto::tfplugin6::provider_server::Provider;
@@ -26,9 +27,7 @@ use data_sources::{DataSource, ReadContext};
 use diagnostics::{Diagnostic, to_proto};
 use value::Value;
 
-/// How long one HTTP request to Atlas may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long connecting to Atlas may take.
+/// How long connecting to Atlas may take, at most (less when `request_timeout` is shorter).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Looks up an environment variable; replaced in tests.
@@ -166,8 +165,9 @@ fn client_for(
             "terraform-provider-atlas/{} terraform/{terraform}",
             crate::VERSION
         ),
-        request_timeout: REQUEST_TIMEOUT,
-        connect_timeout: CONNECT_TIMEOUT,
+        request_timeout: settings.request_timeout,
+        connect_timeout: CONNECT_TIMEOUT.min(settings.request_timeout),
+        retry: RetryPolicy::with_max_retries(settings.max_retries),
     })
     .map_err(|error| {
         Diagnostic::error(

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use super::status_wait::{self, WAIT_FOR_STATUS, WAIT_TIMEOUT, WaitFailure};
 use super::{DataSource, ReadContext};
-use crate::atlas::{InterfaceEndpoint, InterfaceEndpointId};
+use crate::atlas::{AtlasError, InterfaceEndpoint, InterfaceEndpointId};
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostic;
 use crate::provider::schema::{Attribute, AttributeType, Presence, Schema};
@@ -99,6 +100,23 @@ impl DataSource for InterfaceEndpointDataSource {
                     Presence::Computed,
                     "`<project_id>/<private_link_id>/<interface_endpoint_id>`.",
                 ),
+                Attribute::new(
+                    WAIT_FOR_STATUS,
+                    AttributeType::ListOfString,
+                    Presence::Optional,
+                    "Statuses to wait for, such as `[\"AVAILABLE\"]`. When set, the read polls Atlas (after 2 s, \
+                     then doubling up to every 30 s) until `connection_status` is one of them. It fails at once \
+                     when the endpoint reaches `REJECTED`, or `DELETING` when that is not listed (with Atlas's \
+                     error message), and when `wait_timeout` runs out (with the last status seen). Leave it \
+                     out to read once without waiting.",
+                ),
+                Attribute::new(
+                    WAIT_TIMEOUT,
+                    AttributeType::String,
+                    Presence::Optional,
+                    "How long to wait for `wait_for_status`, as a duration such as `\"10m\"` or `\"90s\"`. \
+                     Default `\"10m\"`.",
+                ),
             ],
         }
     }
@@ -118,6 +136,7 @@ impl DataSource for InterfaceEndpointDataSource {
         if let Some(value) = config.attribute(INTERFACE_ENDPOINT_ID).as_str() {
             diagnostics.extend(validators::vpc_endpoint_id(INTERFACE_ENDPOINT_ID, value));
         }
+        diagnostics.extend(status_wait::validate(config));
         diagnostics
     }
 
@@ -127,25 +146,55 @@ impl DataSource for InterfaceEndpointDataSource {
         context: &ReadContext<'_>,
     ) -> Result<Value, Vec<Diagnostic>> {
         let id = endpoint_id(config)?;
-        let diagnostics = self.validate(config);
+        let diagnostics: Vec<Diagnostic> = self
+            .validate(config)
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect();
         if !diagnostics.is_empty() {
             return Err(diagnostics);
         }
-        match context.client.read_interface_endpoint(&id).await {
-            Ok(endpoint) => Ok(state(&id, &endpoint)),
-            Err(error) => {
-                let target = ReadTarget {
-                    what: "interface endpoint",
-                    ids: vec![
-                        (PROJECT_ID, &id.project_id),
-                        (PRIVATE_LINK_ID, &id.private_link_id),
-                        (INTERFACE_ENDPOINT_ID, &id.interface_endpoint_id),
-                    ],
-                    not_found_codes: NOT_FOUND_CODES,
-                };
-                Err(vec![diagnostic_for(&error, &target, &context.key)])
+        let atlas_error = |error: AtlasError| {
+            let target = ReadTarget {
+                what: "interface endpoint",
+                ids: vec![
+                    (PROJECT_ID, &id.project_id),
+                    (PRIVATE_LINK_ID, &id.private_link_id),
+                    (INTERFACE_ENDPOINT_ID, &id.interface_endpoint_id),
+                ],
+                not_found_codes: NOT_FOUND_CODES,
+            };
+            vec![diagnostic_for(&error, &target, &context.key)]
+        };
+        let endpoint = match status_wait::spec(config)? {
+            None => context
+                .client
+                .read_interface_endpoint(&id)
+                .await
+                .map_err(atlas_error)?,
+            Some(spec) => {
+                status_wait::wait_for_status(&spec, || context.client.read_interface_endpoint(&id))
+                    .await
+                    .map_err(|failure| match failure {
+                        WaitFailure::Atlas(error) => atlas_error(error),
+                        WaitFailure::Terminal(last) => {
+                            vec![status_wait::failure_diagnostic(&spec, &last, None)]
+                        }
+                        WaitFailure::TimedOut {
+                            last,
+                            waited,
+                            polls,
+                        } => {
+                            vec![status_wait::failure_diagnostic(
+                                &spec,
+                                &last,
+                                Some((waited, polls)),
+                            )]
+                        }
+                    })?
             }
-        }
+        };
+        Ok(state(config, &id, &endpoint))
     }
 }
 
@@ -184,7 +233,8 @@ fn endpoint_id(config: &Value) -> Result<InterfaceEndpointId, Vec<Diagnostic>> {
     }
 }
 
-fn state(id: &InterfaceEndpointId, endpoint: &InterfaceEndpoint) -> Value {
+/// The whole state: the configuration echoed, and what Atlas said.
+fn state(config: &Value, id: &InterfaceEndpointId, endpoint: &InterfaceEndpoint) -> Value {
     let attributes: BTreeMap<String, Value> = [
         (PROJECT_ID, Value::String(id.project_id.clone())),
         (PRIVATE_LINK_ID, Value::String(id.private_link_id.clone())),
@@ -201,6 +251,8 @@ fn state(id: &InterfaceEndpointId, endpoint: &InterfaceEndpoint) -> Value {
             Value::optional_string(endpoint.error_message.as_deref()),
         ),
         (DELETE_REQUESTED, Value::Bool(endpoint.delete_requested)),
+        (WAIT_FOR_STATUS, config.attribute(WAIT_FOR_STATUS).clone()),
+        (WAIT_TIMEOUT, config.attribute(WAIT_TIMEOUT).clone()),
         (
             ID,
             Value::String(format!(
@@ -285,7 +337,7 @@ mod tests {
             error_message: None,
             delete_requested: false,
         };
-        let state = state(&id, &endpoint);
+        let state = state(&Value::Null, &id, &endpoint);
         assert_eq!(state.attribute(ERROR_MESSAGE), &Value::Null);
         assert_eq!(
             state.attribute(ID).as_str(),

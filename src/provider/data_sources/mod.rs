@@ -2,6 +2,7 @@
 //! [`registry`].
 
 pub mod interface_endpoint;
+pub mod status_wait;
 
 use tokio_util::sync::CancellationToken;
 

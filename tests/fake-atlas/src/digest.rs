@@ -1,6 +1,6 @@
 //! The server side of HTTP Digest auth (RFC 7616, MD5, `qop=auth`) as Atlas does it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use md5::{Digest, Md5};
@@ -23,10 +23,11 @@ impl Challenge {
     }
 }
 
-/// The nonces handed out, with the highest `nc` used with each.
+/// The nonces handed out, with the `nc` values already used with each (a replayed `nc` is
+/// refused; requests sent in parallel may arrive out of order, so a lower unused one is not).
 #[derive(Default)]
 pub struct NonceBook {
-    live: HashMap<String, u32>,
+    live: HashMap<String, HashSet<u32>>,
     issued: usize,
 }
 
@@ -40,7 +41,7 @@ impl NonceBook {
             std::process::id()
         );
         let nonce = hex(&Md5::digest(seed.as_bytes()));
-        self.live.insert(nonce.clone(), 0);
+        self.live.insert(nonce.clone(), HashSet::new());
         nonce
     }
 
@@ -76,7 +77,7 @@ pub fn check(
         return Verdict::Challenge { stale: false };
     };
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
-    let Some(last_nc) = nonces.live.get(field("nonce")).copied() else {
+    let Some(used) = nonces.live.get(field("nonce")) else {
         return Verdict::Challenge { stale: true };
     };
     let Ok(nc) = u32::from_str_radix(field("nc"), 16) else {
@@ -89,7 +90,7 @@ pub fn check(
         || field("qop") != "auth"
         || field("uri") != uri
         || nc == 0
-        || nc <= last_nc
+        || used.contains(&nc)
         || field("cnonce").is_empty()
         || !matches!(field("algorithm"), "" | "MD5")
     {
@@ -111,7 +112,9 @@ pub fn check(
     if expected != field("response") {
         return Verdict::Rejected;
     }
-    nonces.live.insert(field("nonce").to_owned(), nc);
+    if let Some(used) = nonces.live.get_mut(field("nonce")) {
+        used.insert(nc);
+    }
     Verdict::Accepted
 }
 

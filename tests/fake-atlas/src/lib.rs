@@ -85,6 +85,8 @@ struct State {
     /// Projects and private links that exist, even with no endpoints.
     projects: HashMap<String, Vec<String>>,
     faults: VecDeque<Fault>,
+    /// Statuses an endpoint takes on, one per read, before it settles.
+    scripts: HashMap<(String, String, String), VecDeque<Endpoint>>,
     requests: Vec<RecordedRequest>,
     deny_access_list: bool,
     nonces: digest::NonceBook,
@@ -160,6 +162,21 @@ impl FakeAtlas {
     /// Adds an endpoint to the default project and private link.
     pub fn put(&self, endpoint_id: &str, endpoint: Endpoint) {
         self.put_endpoint(PROJECT_ID, PRIVATE_LINK_ID, endpoint_id, endpoint);
+    }
+
+    /// Makes the endpoint (in the default project and private link) take on these states, one
+    /// per read, then keep the last.
+    pub fn script(&self, endpoint_id: &str, states: Vec<Endpoint>) {
+        let key = (
+            PROJECT_ID.to_owned(),
+            PRIVATE_LINK_ID.to_owned(),
+            endpoint_id.to_owned(),
+        );
+        let mut state = self.state.lock().unwrap();
+        if let Some(first) = states.first() {
+            state.endpoints.insert(key.clone(), first.clone());
+        }
+        state.scripts.insert(key, states.into_iter().collect());
     }
 
     /// Queues a fault for the next authenticated request.
@@ -353,7 +370,7 @@ fn challenge(nonces: &mut digest::NonceBook, stale: bool) -> Response<Full<Bytes
     response
 }
 
-fn route(method: &str, uri: &str, state: &State) -> Response<Full<Bytes>> {
+fn route(method: &str, uri: &str, state: &mut State) -> Response<Full<Bytes>> {
     let path = uri.split('?').next().unwrap_or_default();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let [

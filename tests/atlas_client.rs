@@ -1,0 +1,320 @@
+//! The Atlas client against the fake Atlas with injected faults: retries, timeouts, digest
+//! sessions and body limits.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fake_atlas::{
+    Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
+};
+use terraform_provider_atlas::atlas::{
+    AtlasClient, AtlasError, ClientSettings, InterfaceEndpointId, RetryPolicy, TimeoutPhase,
+};
+use url::Url;
+
+const ENDPOINT_ID: &str = "vpce-08fb7e9319909ec7b";
+
+fn client_for(
+    base_url: &str,
+    private_key: &str,
+    max_retries: u32,
+    request_timeout: Duration,
+) -> AtlasClient {
+    AtlasClient::new(ClientSettings {
+        base_url: Url::parse(base_url).unwrap(),
+        public_key: PUBLIC_KEY.into(),
+        private_key: private_key.into(),
+        user_agent: "terraform-provider-atlas/test terraform/test".into(),
+        request_timeout,
+        connect_timeout: request_timeout,
+        retry: RetryPolicy::with_max_retries(max_retries),
+    })
+    .unwrap()
+}
+
+fn client(atlas: &FakeAtlas, max_retries: u32) -> AtlasClient {
+    client_for(
+        &atlas.url(),
+        PRIVATE_KEY,
+        max_retries,
+        Duration::from_secs(10),
+    )
+}
+
+fn id() -> InterfaceEndpointId {
+    InterfaceEndpointId {
+        project_id: PROJECT_ID.into(),
+        private_link_id: PRIVATE_LINK_ID.into(),
+        interface_endpoint_id: ENDPOINT_ID.into(),
+    }
+}
+
+async fn atlas_with_endpoint() -> FakeAtlas {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
+    atlas
+}
+
+fn status_fault(status: u16, code: &str, retry_after: Option<&str>) -> Fault {
+    Fault::Status {
+        status,
+        error_code: Some(code.into()),
+        retry_after: retry_after.map(str::to_owned),
+    }
+}
+
+/// Requests that passed digest auth (the ones a fault or the route answered).
+fn authenticated(atlas: &FakeAtlas) -> usize {
+    atlas
+        .requests()
+        .iter()
+        .filter(|request| request.status != 401)
+        .count()
+}
+
+#[tokio::test]
+async fn service_unavailable_twice_then_ok_succeeds() {
+    let atlas = atlas_with_endpoint().await;
+    atlas.push_fault(status_fault(503, "SERVICE_UNAVAILABLE", None));
+    atlas.push_fault(status_fault(503, "SERVICE_UNAVAILABLE", None));
+    let endpoint = client(&atlas, 4)
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap();
+    assert_eq!(endpoint.connection_status, "AVAILABLE");
+    assert_eq!(authenticated(&atlas), 3);
+}
+
+#[tokio::test]
+async fn rate_limit_waits_for_retry_after() {
+    let atlas = atlas_with_endpoint().await;
+    atlas.push_fault(status_fault(429, "RATE_LIMITED", Some("1")));
+    let started = Instant::now();
+    let endpoint = client(&atlas, 4)
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap();
+    assert_eq!(endpoint.connection_status, "AVAILABLE");
+    let answered: Vec<Instant> = atlas
+        .requests()
+        .iter()
+        .filter(|request| request.status != 401)
+        .map(|request| request.at)
+        .collect();
+    assert_eq!(answered.len(), 2);
+    assert!(
+        answered[1] - answered[0] >= Duration::from_secs(1),
+        "Retry-After: 1 was not honoured"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn server_error_forever_gives_up_after_bounded_attempts() {
+    let atlas = atlas_with_endpoint().await;
+    for _ in 0..10 {
+        atlas.push_fault(status_fault(500, "UNEXPECTED_ERROR", None));
+    }
+    let error = client(&atlas, 4)
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap_err();
+    let AtlasError::GaveUp { attempts, last, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*attempts, 3, "500 is retried at most twice");
+    assert!(matches!(last.as_ref(), AtlasError::Api(api) if api.status == 500));
+    assert_eq!(authenticated(&atlas), 3);
+    assert!(
+        error.to_string().contains("gave up after 3 attempts"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let atlas = atlas_with_endpoint().await;
+    for status in [400, 403, 404] {
+        atlas.push_fault(status_fault(status, "SOMETHING", None));
+        let error = client(&atlas, 4)
+            .read_interface_endpoint(&id())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, AtlasError::Api(api) if api.status == status),
+            "{error:?}"
+        );
+    }
+    assert_eq!(authenticated(&atlas), 3);
+}
+
+#[tokio::test]
+async fn server_that_never_answers_times_out_with_the_limit() {
+    let atlas = atlas_with_endpoint().await;
+    atlas.push_fault(Fault::Hang);
+    let started = Instant::now();
+    let error = client_for(&atlas.url(), PRIVATE_KEY, 4, Duration::from_secs(1))
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the read must not hang"
+    );
+    let AtlasError::Timeout { host, limit, phase } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*phase, TimeoutPhase::Answer);
+    assert_eq!(*limit, Duration::from_secs(1));
+    assert_eq!(host, &atlas.address().to_string());
+    assert!(error.to_string().contains("timed out"), "{error}");
+}
+
+#[tokio::test]
+async fn connection_reset_is_retried() {
+    let atlas = atlas_with_endpoint().await;
+    atlas.push_fault(Fault::Reset);
+    let endpoint = client(&atlas, 4)
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap();
+    assert_eq!(endpoint.connection_status, "AVAILABLE");
+}
+
+#[tokio::test]
+async fn refused_connection_is_retried_then_reported_with_the_cause() {
+    // Bind and drop to find a port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let error = client_for(&base, PRIVATE_KEY, 2, Duration::from_secs(5))
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap_err();
+    let AtlasError::GaveUp { attempts, last, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*attempts, 3);
+    let AtlasError::Transport { host, cause } = last.as_ref() else {
+        panic!("{last:?}")
+    };
+    assert_eq!(host, &format!("127.0.0.1:{port}"));
+    assert!(cause.to_lowercase().contains("refused"), "{cause}");
+}
+
+#[tokio::test]
+async fn steady_state_reads_cost_one_round_trip() {
+    let atlas = atlas_with_endpoint().await;
+    let client = client(&atlas, 4);
+    client.read_interface_endpoint(&id()).await.unwrap();
+    assert_eq!(
+        atlas.request_count(),
+        2,
+        "the first read fetches the challenge"
+    );
+    for _ in 0..10 {
+        client.read_interface_endpoint(&id()).await.unwrap();
+    }
+    assert_eq!(atlas.request_count(), 12, "later reads reuse the nonce");
+    assert_eq!(atlas.challenges_issued(), 1);
+}
+
+#[tokio::test]
+async fn hundred_parallel_reads_share_one_nonce() {
+    let atlas = atlas_with_endpoint().await;
+    let client = Arc::new(client(&atlas, 0));
+    let reads: Vec<_> = (0..100)
+        .map(|_| {
+            let client = Arc::clone(&client);
+            tokio::spawn(async move { client.read_interface_endpoint(&id()).await })
+        })
+        .collect();
+    for read in reads {
+        assert_eq!(read.await.unwrap().unwrap().connection_status, "AVAILABLE");
+    }
+    assert_eq!(atlas.challenges_issued(), 1, "one challenge for all reads");
+    assert_eq!(atlas.request_count(), 101);
+}
+
+#[tokio::test]
+async fn stale_nonce_gets_a_fresh_answer_without_using_a_retry() {
+    let atlas = atlas_with_endpoint().await;
+    let client = client(&atlas, 0);
+    client.read_interface_endpoint(&id()).await.unwrap();
+    atlas.expire_nonces();
+    let endpoint = client.read_interface_endpoint(&id()).await.unwrap();
+    assert_eq!(endpoint.connection_status, "AVAILABLE");
+    assert_eq!(
+        atlas.challenges_issued(),
+        3,
+        "the stale answer carries a challenge, then a fresh one"
+    );
+}
+
+#[tokio::test]
+async fn wrong_private_key_is_reported_after_one_fresh_challenge() {
+    let atlas = atlas_with_endpoint().await;
+    let client = client_for(&atlas.url(), "wrong", 4, Duration::from_secs(5));
+    let error = client.read_interface_endpoint(&id()).await.unwrap_err();
+    assert!(
+        matches!(&error, AtlasError::Api(api) if api.status == 401 && api.error_code.is_none()),
+        "{error:?}"
+    );
+    assert_eq!(atlas.request_count(), 2, "401 is not retried");
+    // With a nonce cached, a refused answer gets one fresh challenge, then the 401 is reported.
+    let error = client.read_interface_endpoint(&id()).await.unwrap_err();
+    assert!(
+        matches!(&error, AtlasError::Api(api) if api.status == 401),
+        "{error:?}"
+    );
+    assert_eq!(atlas.request_count(), 5);
+}
+
+#[tokio::test]
+async fn body_over_one_mebibyte_is_refused() {
+    let atlas = atlas_with_endpoint().await;
+    atlas.push_fault(Fault::Body {
+        content_type: "application/json".into(),
+        body: vec![b' '; 2 * 1024 * 1024],
+    });
+    let error = client(&atlas, 4)
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            AtlasError::BodyTooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn html_instead_of_json_is_an_unexpected_body_with_its_start() {
+    let atlas = atlas_with_endpoint().await;
+    atlas.push_fault(Fault::Body {
+        content_type: "text/html".into(),
+        body: b"<html><body>Proxy login</body></html>".to_vec(),
+    });
+    let error = client(&atlas, 4)
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap_err();
+    let AtlasError::UnexpectedBody {
+        content_type,
+        excerpt,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!(content_type, "text/html");
+    assert!(excerpt.starts_with("<html><body>Proxy login"));
+}
