@@ -1,29 +1,50 @@
 //! The plugin binary: checks it was started by Terraform, prints the handshake line on stdout,
-//! and serves the provider until Terraform shuts it down.
+//! and serves the provider until Terraform shuts it down. `--debug` serves for a debugger
+//! instead, and `--version` prints the version.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use terraform_provider_atlas::plugin::{self, PluginEnvironment, handshake};
 use terraform_provider_atlas::provider::AtlasProvider;
+use terraform_provider_atlas::provider::ca_bundle::SSL_CERT_FILE;
 use terraform_provider_atlas::{VERSION, logging};
 use tokio_util::sync::CancellationToken;
 
+/// The provider's address, for `TF_REATTACH_PROVIDERS`.
+const PROVIDER_ADDRESS: &str = "registry.terraform.io/local/atlas";
+
+const USAGE: &str = "usage: terraform-provider-atlas [--version | --debug]\n\
+                     Terraform starts this plugin itself; --debug serves it for a debugger (see the README).";
+
+enum Mode {
+    Plugin,
+    Debug,
+}
+
 fn main() -> ExitCode {
-    if std::env::args()
-        .skip(1)
-        .any(|argument| argument == "--version" || argument == "-v")
-    {
-        println!("terraform-provider-atlas {VERSION}");
-        return ExitCode::SUCCESS;
-    }
+    let mode = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => Mode::Plugin,
+        [flag] if flag == "--debug" => Mode::Debug,
+        [flag] if flag == "--version" || flag == "-v" => {
+            println!("terraform-provider-atlas {VERSION}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     logging::init_from_env();
-    let cookie = std::env::var(handshake::MAGIC_COOKIE_KEY).ok();
-    let offered = std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok();
-    if let Err(error) = handshake::check_environment(cookie.as_deref(), offered.as_deref()) {
-        eprintln!("{error}");
-        return ExitCode::FAILURE;
+    if let Mode::Plugin = mode {
+        let cookie = std::env::var(handshake::MAGIC_COOKIE_KEY).ok();
+        let offered = std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok();
+        if let Err(error) = handshake::check_environment(cookie.as_deref(), offered.as_deref()) {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
     }
+    let provider = provider_with_additive_ca_bundle();
     let _ = plugin::tls::crypto_provider()
         .as_ref()
         .clone()
@@ -40,7 +61,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(run());
+    let outcome = match mode {
+        Mode::Plugin => runtime.block_on(serve_terraform(provider)),
+        Mode::Debug => runtime.block_on(serve_debugger(provider)),
+    };
     // Background tasks (idle HTTP connections, the signal listener) hold nothing worth waiting for.
     runtime.shutdown_background();
     match outcome {
@@ -53,19 +77,76 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), plugin::PluginError> {
+/// The provider, with `SSL_CERT_FILE` taken out of the process environment and handed to it.
+///
+/// The system trust store loader treats `SSL_CERT_FILE` as a replacement for the system roots
+/// (OpenSSL's convention); we promise that bundle is trusted in addition to them. So the
+/// variable is read here, while the process has one thread, removed, and passed on.
+fn provider_with_additive_ca_bundle() -> AtlasProvider {
+    let bundle = std::env::var(SSL_CERT_FILE).ok();
+    if bundle.is_some() {
+        // SAFETY: no other thread exists yet; the async runtime is built after this.
+        unsafe { std::env::remove_var(SSL_CERT_FILE) };
+    }
+    AtlasProvider::with_environment(Box::new(move |name| {
+        if name == SSL_CERT_FILE {
+            bundle.clone()
+        } else {
+            std::env::var(name).ok()
+        }
+    }))
+}
+
+async fn serve_terraform(provider: AtlasProvider) -> Result<(), plugin::PluginError> {
     ignore_interrupts();
-    let shutdown = CancellationToken::new();
     plugin::serve(
         PluginEnvironment::from_env(),
-        AtlasProvider::new(),
-        shutdown,
+        provider,
+        CancellationToken::new(),
         |line| {
             let mut stdout = std::io::stdout().lock();
             let _ = writeln!(stdout, "{line}");
             let _ = stdout.flush();
         },
     )
+    .await
+}
+
+/// Serves without TLS for a debugger-attached process and prints the `TF_REATTACH_PROVIDERS`
+/// value to export; serves until interrupted.
+async fn serve_debugger(provider: AtlasProvider) -> Result<(), plugin::PluginError> {
+    let shutdown = CancellationToken::new();
+    let interrupted = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        interrupted.cancel();
+    });
+    let environment = PluginEnvironment {
+        client_certificate_pem: None,
+        ..PluginEnvironment::from_env()
+    };
+    plugin::serve(environment, provider, shutdown, |line| {
+        let socket = line.split('|').nth(3).unwrap_or_default();
+        let reattach = serde_json::json!({
+            PROVIDER_ADDRESS: {
+                "Protocol": "grpc",
+                "ProtocolVersion": handshake::APP_PROTOCOL_VERSION,
+                "Pid": std::process::id(),
+                // Terraform 1.11 requires Test for protocol 6 reattachment; it also keeps
+                // Terraform from killing the process when a command ends.
+                "Test": true,
+                "Addr": { "Network": "unix", "String": socket },
+            }
+        });
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(
+            stdout,
+            "Provider started in debug mode. To attach Terraform, run in the shell that runs it:\n\n\
+             \texport TF_REATTACH_PROVIDERS='{reattach}'\n\n\
+             Serving until interrupted (Ctrl-C)."
+        );
+        let _ = stdout.flush();
+    })
     .await
 }
 

@@ -28,6 +28,7 @@ fn client_for(
         request_timeout,
         connect_timeout: request_timeout,
         retry: RetryPolicy::with_max_retries(max_retries),
+        extra_roots: Vec::new(),
     })
     .unwrap()
 }

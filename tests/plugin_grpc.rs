@@ -129,7 +129,9 @@ impl Plugin {
                     Ok::<_, std::io::Error>(match tls {
                         Some(connector) => {
                             let name = ServerName::try_from("localhost").unwrap();
-                            Either::Tls(Box::new(TokioIo::new(connector.connect(name, stream).await?)))
+                            Either::Tls(Box::new(TokioIo::new(
+                                connector.connect(name, stream).await?,
+                            )))
                         }
                         None => Either::Plain(TokioIo::new(stream)),
                     })

@@ -37,6 +37,8 @@ pub struct ClientSettings {
     /// How long connecting may take.
     pub connect_timeout: Duration,
     pub retry: RetryPolicy,
+    /// Certificate authorities (DER) trusted in addition to the system roots.
+    pub extra_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 impl fmt::Debug for ClientSettings {
@@ -49,6 +51,7 @@ impl fmt::Debug for ClientSettings {
             .field("user_agent", &self.user_agent)
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
+            .field("extra_roots", &self.extra_roots.len())
             .finish()
     }
 }
@@ -76,7 +79,20 @@ impl fmt::Debug for AtlasClient {
 
 impl AtlasClient {
     pub fn new(settings: ClientSettings) -> Result<Self, AtlasError> {
+        let extra_roots = settings
+            .extra_roots
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| AtlasError::Transport {
+                host: host_of(&settings.base_url),
+                cause: format!(
+                    "a CA certificate could not be used: {}",
+                    error_chain(&error)
+                ),
+            })?;
         let http = reqwest::Client::builder()
+            .tls_certs_merge(extra_roots)
             .user_agent(settings.user_agent)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
@@ -336,6 +352,7 @@ mod tests {
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             retry: RetryPolicy::with_max_retries(0),
+            extra_roots: Vec::new(),
         })
         .unwrap()
     }
@@ -368,6 +385,7 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
             retry: RetryPolicy::with_max_retries(0),
+            extra_roots: Vec::new(),
         };
         let shown = format!("{settings:?}");
         assert!(

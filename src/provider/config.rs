@@ -5,8 +5,10 @@ use std::fmt;
 
 use std::time::Duration;
 
+use rustls_pki_types::CertificateDer;
 use url::Url;
 
+use super::ca_bundle::{self, CA_CERT_FILE};
 use super::diagnostics::{Diagnostic, show_value};
 use super::durations;
 use super::schema::{Attribute, AttributeType, Presence, Schema};
@@ -68,6 +70,14 @@ pub fn schema() -> Schema {
                 "The Atlas Admin API's base URL. Defaults to `MONGODB_ATLAS_BASE_URL`, then \
                  `MCLI_OPS_MANAGER_URL`, then `https://cloud.mongodb.com`. Use \
                  `https://cloud.mongodbgov.com` for Atlas for Government.",
+            ),
+            Attribute::new(
+                CA_CERT_FILE,
+                AttributeType::String,
+                Presence::Optional,
+                "Path to a PEM file of certificate authorities to trust, in addition to the system's, for the \
+                 connection to Atlas (a TLS-inspecting proxy's CA, say). A bundle named by the `SSL_CERT_FILE` \
+                 environment variable is trusted in addition as well.",
             ),
             Attribute::new(
                 MAX_RETRIES,
@@ -140,6 +150,8 @@ pub struct ProviderSettings {
     pub base_url_origin: Origin,
     pub max_retries: u32,
     pub request_timeout: Duration,
+    /// Certificate authorities trusted in addition to the system roots.
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 /// Checks what can be checked before configuration: the form of a known `base_url`.
@@ -228,7 +240,36 @@ pub fn resolve(
         base_url_origin,
         max_retries: max_retries(config)?,
         request_timeout: request_timeout(config)?,
+        extra_roots: ca_bundle::load(config, &environment)?,
     })
+}
+
+/// Settings that work but deserve a word: digest auth over cleartext HTTP to another machine
+/// exposes the response hash, from which the private key can be guessed offline.
+pub fn warnings(settings: &ProviderSettings) -> Vec<Diagnostic> {
+    let url = &settings.base_url;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if url.scheme() != "http" || loopback {
+        return Vec::new();
+    }
+    let diagnostic = Diagnostic::warning(
+        "Atlas Base URL Uses Cleartext HTTP",
+        format!(
+            "The base URL {url} (from {}) is plain http to another machine. Digest authentication never sends \
+             the private key, but anyone who sees the traffic can read the endpoint data and try to guess the \
+             key offline from the digest. Use https.",
+            settings.base_url_origin
+        ),
+    );
+    match settings.base_url_origin {
+        Origin::Argument(_) => vec![diagnostic.on(BASE_URL)],
+        _ => vec![diagnostic],
+    }
 }
 
 /// An absolute http(s) URL with a host.
@@ -406,6 +447,29 @@ mod tests {
         }
         let diagnostics = validate(&config(&[(REQUEST_TIMEOUT, Value::String("0s".into()))]));
         assert_eq!(diagnostics[0].attribute.as_deref(), Some(REQUEST_TIMEOUT));
+    }
+
+    #[test]
+    fn cleartext_to_another_host_warns_but_loopback_does_not() {
+        let settings = |url: &str| {
+            resolve(
+                &config(&[(BASE_URL, Value::String(url.into()))]),
+                environment(&[]),
+            )
+            .unwrap()
+        };
+        let warnings = warnings(&settings("http://atlas.internal.example:8080"));
+        assert_eq!(warnings.len(), 1);
+        assert!(!warnings[0].is_error());
+        assert_eq!(warnings[0].attribute.as_deref(), Some(BASE_URL));
+        for quiet in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:2",
+            "https://cloud.mongodb.com",
+        ] {
+            assert!(super::warnings(&settings(quiet)).is_empty(), "{quiet}");
+        }
     }
 
     #[test]

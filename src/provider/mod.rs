@@ -3,6 +3,7 @@
 //! diagnostics.
 
 pub mod atlas_errors;
+pub mod ca_bundle;
 pub mod config;
 pub mod data_sources;
 pub mod diagnostics;
@@ -99,8 +100,13 @@ impl AtlasProvider {
             .and_then(|configured| configured.clone())
     }
 
-    fn configure(&self, config: &Value, terraform_version: &str) -> Result<(), Diagnostic> {
+    fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+    ) -> Result<Vec<Diagnostic>, Diagnostic> {
         let settings = config::resolve(config, &self.environment)?;
+        let warnings = config::warnings(&settings);
         let client = client_for(&settings, terraform_version);
         let configured = Arc::new(Configured {
             public_key: settings.public_key,
@@ -109,7 +115,7 @@ impl AtlasProvider {
         if let Ok(mut slot) = self.configured.write() {
             *slot = Some(configured);
         }
-        Ok(())
+        Ok(warnings)
     }
 }
 
@@ -168,6 +174,7 @@ fn client_for(
         request_timeout: settings.request_timeout,
         connect_timeout: CONNECT_TIMEOUT.min(settings.request_timeout),
         retry: RetryPolicy::with_max_retries(settings.max_retries),
+        extra_roots: settings.extra_roots.clone(),
     })
     .map_err(|error| {
         Diagnostic::error(
@@ -194,6 +201,7 @@ impl Provider for AtlasProvider {
         &self,
         _request: Request<proto::get_metadata::Request>,
     ) -> Result<Response<proto::get_metadata::Response>, Status> {
+        trace_rpc("GetMetadata");
         Ok(Response::new(proto::get_metadata::Response {
             server_capabilities: Some(server_capabilities()),
             diagnostics: Vec::new(),
@@ -212,6 +220,7 @@ impl Provider for AtlasProvider {
         &self,
         _request: Request<proto::get_provider_schema::Request>,
     ) -> Result<Response<proto::get_provider_schema::Response>, Status> {
+        trace_rpc("GetProviderSchema");
         Ok(Response::new(proto::get_provider_schema::Response {
             provider: Some(config::schema().to_proto()),
             resource_schemas: Default::default(),
@@ -235,6 +244,7 @@ impl Provider for AtlasProvider {
         &self,
         request: Request<proto::validate_provider_config::Request>,
     ) -> Result<Response<proto::validate_provider_config::Response>, Status> {
+        trace_rpc("ValidateProviderConfig");
         let diagnostics = match Value::decode(request.get_ref().config.as_ref()) {
             Ok(config) => config::validate(&config),
             Err(error) => vec![undecodable("provider configuration", error)],
@@ -248,6 +258,7 @@ impl Provider for AtlasProvider {
         &self,
         request: Request<proto::validate_data_resource_config::Request>,
     ) -> Result<Response<proto::validate_data_resource_config::Response>, Status> {
+        trace_rpc("ValidateDataResourceConfig");
         let request = request.into_inner();
         let diagnostics = match (
             self.data_source(&request.type_name),
@@ -268,12 +279,14 @@ impl Provider for AtlasProvider {
         &self,
         request: Request<proto::configure_provider::Request>,
     ) -> Result<Response<proto::configure_provider::Response>, Status> {
+        trace_rpc("ConfigureProvider");
         let request = request.into_inner();
         let outcome = Value::decode(request.config.as_ref())
             .map_err(|error| undecodable("provider configuration", error))
             .and_then(|config| self.configure(&config, &request.terraform_version));
+        let diagnostics = outcome.unwrap_or_else(|error| vec![error]);
         Ok(Response::new(proto::configure_provider::Response {
-            diagnostics: to_proto(outcome.err().into_iter().collect()),
+            diagnostics: to_proto(diagnostics),
         }))
     }
 
@@ -281,6 +294,7 @@ impl Provider for AtlasProvider {
         &self,
         request: Request<proto::read_data_source::Request>,
     ) -> Result<Response<proto::read_data_source::Response>, Status> {
+        trace_rpc("ReadDataSource");
         let started = Instant::now();
         let request = request.into_inner();
         let outcome = self.read(&request).await;
@@ -309,6 +323,7 @@ impl Provider for AtlasProvider {
         &self,
         _request: Request<proto::stop_provider::Request>,
     ) -> Result<Response<proto::stop_provider::Response>, Status> {
+        trace_rpc("StopProvider");
         logging::debug("StopProvider: cancelling reads in flight", &[]);
         self.stop.cancel();
         Ok(Response::new(proto::stop_provider::Response {
@@ -357,6 +372,11 @@ impl AtlasProvider {
             )]),
         }
     }
+}
+
+/// Logs the start of an RPC at TRACE, in terraform-plugin-go's field name.
+fn trace_rpc(name: &'static str) {
+    logging::trace("received RPC", &[("tf_rpc", name.into())]);
 }
 
 fn server_capabilities() -> proto::ServerCapabilities {
