@@ -62,11 +62,18 @@ pub fn diagnostic_for(
         }
         AtlasError::Api(api) => api,
         AtlasError::Transport { host, cause } => {
+            let hint = if cause.to_lowercase().contains("certificate") {
+                " The server's TLS certificate was not accepted. If Atlas is reached through a \
+                 TLS-inspecting proxy, trust the proxy's CA with `ca_cert_file` or SSL_CERT_FILE."
+            } else {
+                ""
+            };
             return Diagnostic::error(
                 "Cannot Reach Atlas",
                 format!(
-                    "Reading the {} failed before Atlas answered: the request to {host} failed: {cause}. Check \
-                     `base_url`, the network and any proxy settings (HTTPS_PROXY, NO_PROXY).",
+                    "Reading the {} failed before Atlas answered: the request to {host} failed: \
+                     {cause}.{hint} Check `base_url`, the network and any proxy settings \
+                     (HTTPS_PROXY, NO_PROXY).",
                     target.what
                 ),
             );

@@ -7,6 +7,8 @@
 //! next requests, and every request is recorded so that tests can count round trips.
 
 mod digest;
+mod proxy;
+pub mod tls;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -22,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use digest::{Challenge, REALM};
+pub use proxy::FakeProxy;
 
 /// The key pair the fake accepts unless told otherwise.
 pub const PUBLIC_KEY: &str = "abcdefgh";
@@ -108,6 +111,20 @@ impl FakeAtlas {
 
     /// Starts on 127.0.0.1:`port` (0 for any free port).
     pub async fn start_on(port: u16) -> std::io::Result<FakeAtlas> {
+        Self::start_with(port, None).await
+    }
+
+    /// Starts on 127.0.0.1 serving HTTPS with `identity`'s certificate.
+    pub async fn start_tls(identity: &tls::ServerIdentity) -> FakeAtlas {
+        Self::start_with(0, Some(identity.acceptor()))
+            .await
+            .expect("binding 127.0.0.1:0 works")
+    }
+
+    async fn start_with(
+        port: u16,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> std::io::Result<FakeAtlas> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let address = listener.local_addr()?;
         let mut state = State::default();
@@ -119,7 +136,7 @@ impl FakeAtlas {
             .insert(PROJECT_ID.to_owned(), vec![PRIVATE_LINK_ID.to_owned()]);
         let state = Arc::new(Mutex::new(state));
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(serve(listener, Arc::clone(&state), stopped));
+        tokio::spawn(serve(listener, tls, Arc::clone(&state), stopped));
         Ok(FakeAtlas {
             address,
             state,
@@ -130,6 +147,11 @@ impl FakeAtlas {
     /// `http://127.0.0.1:<port>`, the provider's `base_url`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// `https://localhost:<port>`, for a fake started with [`FakeAtlas::start_tls`].
+    pub fn https_url(&self) -> String {
+        format!("https://localhost:{}", self.address.port())
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -218,6 +240,7 @@ impl Drop for FakeAtlas {
 
 async fn serve(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<Mutex<State>>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -232,15 +255,32 @@ async fn serve(
         let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
         let mut stopped = stopped.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let state = Arc::clone(&state);
                 async move { handle(request, state).await }
             });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+            let builder = hyper::server::conn::http1::Builder::new();
+            let served = async {
+                match tls {
+                    None => {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                    // A client that refuses our certificate ends the handshake here.
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                    }
+                }
+            };
             tokio::select! {
-                _ = connection => {}
+                _ = served => {}
                 _ = stopped.changed() => {}
             }
         });
