@@ -154,7 +154,8 @@ where
         if now >= deadline {
             return Err(WaitFailure::TimedOut {
                 last: endpoint,
-                waited: now - started,
+                // Whole seconds read better in a message than "5s 10ms 544us".
+                waited: Duration::from_secs((now - started).as_secs_f64().round() as u64),
                 polls,
             });
         }
