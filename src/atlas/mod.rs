@@ -1,6 +1,7 @@
 //! The HTTP client for the MongoDB Atlas Admin API: digest auth, the typed responses and the
 //! typed error. Knows nothing of Terraform.
 
+pub mod challenge;
 pub mod client;
 pub mod error;
 pub mod interface_endpoint;
