@@ -643,3 +643,173 @@ async fn socket_is_private_to_its_owner() {
         .mode();
     assert_eq!(mode & 0o077, 0, "mode {mode:o}");
 }
+
+/// Encodes an endpoint config whose `field` holds `raw` bytes as its msgpack string, valid
+/// UTF-8 or not (Terraform never sends invalid UTF-8, but a hostile peer might).
+fn config_with_raw_string(field: &str, raw: &[u8]) -> proto::DynamicValue {
+    let placeholder = "\u{1}PLACEHOLDER\u{1}";
+    let mut valid = vec![
+        ("project_id", text(PROJECT_ID)),
+        ("private_link_id", text(PRIVATE_LINK_ID)),
+        ("interface_endpoint_id", text(ENDPOINT_ID)),
+    ];
+    for (name, value) in valid.iter_mut() {
+        if *name == field {
+            *value = text(placeholder);
+        }
+    }
+    let mut bytes = object(&valid).encode().msgpack;
+    // The placeholder is a fixstr; swap it (header and body) for a str8/str32 of the raw bytes.
+    let needle: Vec<u8> = std::iter::once(0xa0 | placeholder.len() as u8)
+        .chain(placeholder.bytes())
+        .collect();
+    let at = bytes
+        .windows(needle.len())
+        .position(|window| window == needle)
+        .unwrap();
+    let mut header = if raw.len() < 256 {
+        vec![0xd9, raw.len() as u8]
+    } else {
+        let mut header = vec![0xdb];
+        header.extend_from_slice(&(raw.len() as u32).to_be_bytes());
+        header
+    };
+    header.extend_from_slice(raw);
+    bytes.splice(at..at + needle.len(), header);
+    proto::DynamicValue {
+        msgpack: bytes,
+        json: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn hostile_ids_of_every_shape_are_diagnostics_on_the_attribute_and_never_requests() {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    configure(&mut client, provider_config(&atlas.url(), PRIVATE_KEY)).await;
+    let megabyte = "a".repeat(1024 * 1024);
+    let shapes: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", b"".to_vec()),
+        ("one megabyte", megabyte.clone().into_bytes()),
+        ("NUL bytes", b"5f1a2b3c4d5e\0f7a8b9c0d1e".to_vec()),
+        ("not UTF-8", vec![0xff, 0xfe, 0x35, 0x66, 0xc3, 0x28]),
+        (
+            "Cyrillic look-alike",
+            "5f1a2b3c4d5е6f7a8b9c0d1e".as_bytes().to_vec(),
+        ),
+        ("path traversal", b"../../../../admin/groups".to_vec()),
+        ("encoded slash", b"5f1a2b3c4d5e%2F7a8b9c0d1".to_vec()),
+        ("query", b"5f1a2b3c4d5e?f7a8b9c0d1e".to_vec()),
+        ("fragment", b"5f1a2b3c4d5e#f7a8b9c0d1e".to_vec()),
+        ("spaces", b"5f1a2b3c 4d5e6f7a8b9c0d1e".to_vec()),
+        ("upper-case hex", b"5F1A2B3C4D5E6F7A8B9C0D1E".to_vec()),
+    ];
+    for field in ["project_id", "private_link_id", "interface_endpoint_id"] {
+        for (shape, raw) in &shapes {
+            let config = config_with_raw_string(field, raw);
+            let validated = client
+                .validate_data_resource_config(proto::validate_data_resource_config::Request {
+                    type_name: "atlas_interface_endpoint".into(),
+                    config: Some(config.clone()),
+                })
+                .await
+                .unwrap_or_else(|status| panic!("{field} {shape}: {status}"))
+                .into_inner()
+                .diagnostics;
+            let read = client
+                .read_data_source(proto::read_data_source::Request {
+                    type_name: "atlas_interface_endpoint".into(),
+                    config: Some(config),
+                    provider_meta: None,
+                    client_capabilities: None,
+                })
+                .await
+                .unwrap_or_else(|status| panic!("{field} {shape}: {status}"))
+                .into_inner();
+            assert!(
+                read.state.is_none(),
+                "{field} {shape}: read returned a state"
+            );
+            for diagnostics in [&validated, &read.diagnostics] {
+                assert_eq!(diagnostics.len(), 1, "{field} {shape}: {diagnostics:?}");
+                let diagnostic = &diagnostics[0];
+                let path = &diagnostic
+                    .attribute
+                    .as_ref()
+                    .expect("on an attribute")
+                    .steps[0]
+                    .selector;
+                assert_eq!(
+                    path,
+                    &Some(proto::attribute_path::step::Selector::AttributeName(
+                        field.into()
+                    )),
+                    "{field} {shape}"
+                );
+                assert!(
+                    diagnostic.detail.contains("Got \""),
+                    "{field} {shape}: {}",
+                    diagnostic.detail
+                );
+                assert!(
+                    diagnostic.detail.len() < 2000,
+                    "{field} {shape}: the value is shown cut short"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        atlas.request_count(),
+        0,
+        "no hostile id reached the network"
+    );
+}
+
+#[tokio::test]
+async fn no_error_path_shows_the_private_key() {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let secret = "7e0c9d7a-2b1f-4c55-8c3e-5a9d1e2f3b4c";
+    let mut seen = Vec::new();
+    let mut read_with =
+        async |client: &mut ProviderClient<Channel>, base_url: &str, config: Value| {
+            let configured = configure(client, provider_config(base_url, secret)).await;
+            let response = read(client, config).await;
+            seen.extend(configured.into_iter().chain(response.diagnostics));
+        };
+    let good = || endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT_ID));
+    // 401 (the secret is not the fake's key), 404, validation, transport failure.
+    read_with(&mut client, &atlas.url(), good()).await;
+    read_with(
+        &mut client,
+        &atlas.url(),
+        endpoint_config(
+            text(PROJECT_ID),
+            text(PRIVATE_LINK_ID),
+            text("vpce-0ffffffffffffffff"),
+        ),
+    )
+    .await;
+    read_with(
+        &mut client,
+        &atlas.url(),
+        endpoint_config(text(secret), text(PRIVATE_LINK_ID), text(ENDPOINT_ID)),
+    )
+    .await;
+    read_with(&mut client, "http://127.0.0.1:9", good()).await;
+    read_with(&mut client, "not a url", good()).await;
+    assert!(seen.len() >= 5, "{seen:?}");
+    for diagnostic in &seen {
+        let shown = format!("{diagnostic:?}");
+        // The third read put the secret in project_id on purpose: that diagnostic may show
+        // the project id it got, which is the user's own input, not the key.
+        if diagnostic.summary == "Invalid Project ID" {
+            continue;
+        }
+        assert!(!shown.contains(secret), "the private key leaked: {shown}");
+    }
+}

@@ -453,6 +453,9 @@ fn route(method: &str, uri: &str, state: &mut State) -> Response<Full<Bytes>> {
         (*link).to_owned(),
         (*endpoint).to_owned(),
     );
+    if let Some(next) = state.scripts.get_mut(&key).and_then(VecDeque::pop_front) {
+        state.endpoints.insert(key.clone(), next);
+    }
     let Some(found) = state.endpoints.get(&key) else {
         return error_response(
             404,
