@@ -3,7 +3,7 @@
 use crate::atlas::{AtlasError, TimeoutPhase};
 
 use super::config::{Origin, PRIVATE_KEY_ENV, PUBLIC_KEY_ENV};
-use super::diagnostics::{Diagnostic, show_value};
+use super::diagnostics::{Diagnostic, show_atlas_text, show_value};
 use super::durations;
 
 /// What a read was asking for, so that a message can name it.
@@ -101,7 +101,7 @@ pub fn diagnostic_for(
                      it does, Atlas has changed its answer and this provider needs an update: please report \
                      this issue.",
                     article(target.what),
-                    show_value(excerpt)
+                    show_atlas_text(excerpt)
                 ),
             );
         }
@@ -118,7 +118,7 @@ pub fn diagnostic_for(
     };
 
     let said = match &api.detail {
-        Some(detail) => format!(" Atlas said: {}", show_value(detail)),
+        Some(detail) => format!(" Atlas said: {}", show_atlas_text(detail)),
         None => String::new(),
     };
     let answered = format!("Atlas answered {}.{said}", api.status_and_code());

@@ -76,14 +76,24 @@ pub fn to_proto(diagnostics: Vec<Diagnostic>) -> Vec<proto::Diagnostic> {
 /// A short, printable rendering of a value the user gave, for "got …" in a detail: long values
 /// are cut, control characters escaped.
 pub fn show_value(text: &str) -> String {
-    const MAX_CHARS: usize = 80;
+    quote(text, 80)
+}
+
+/// What Atlas said (an error's `detail`, an endpoint's `error_message`), quoted: Atlas's
+/// sentences run longer than ids, and their end is often the useful part.
+pub fn show_atlas_text(text: &str) -> String {
+    quote(text, 400)
+}
+
+/// `text` escaped and quoted, cut after `max_chars` characters.
+fn quote(text: &str, max_chars: usize) -> String {
     let mut shown: String = text
         .chars()
-        .take(MAX_CHARS)
+        .take(max_chars)
         .flat_map(char::escape_debug)
         .collect();
     let total = text.chars().count();
-    if total > MAX_CHARS {
+    if total > max_chars {
         shown.push_str(&format!("… ({total} characters in all)"));
     }
     format!("\"{shown}\"")
@@ -108,6 +118,16 @@ mod tests {
                 "project_id".into()
             ))
         );
+    }
+
+    #[test]
+    fn atlas_sentences_are_shown_whole_up_to_400_characters() {
+        let detail = format!(
+            "Interface endpoint vpce-1 not found in PrivateLink connection {}.",
+            "6a".repeat(60)
+        );
+        assert_eq!(show_atlas_text(&detail), format!("\"{detail}\""));
+        assert!(show_atlas_text(&"x".repeat(1000)).contains("1000 characters"));
     }
 
     #[test]

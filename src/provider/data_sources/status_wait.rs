@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::atlas::{AtlasError, InterfaceEndpoint};
 use crate::logging;
-use crate::provider::diagnostics::{Diagnostic, show_value};
+use crate::provider::diagnostics::{Diagnostic, show_atlas_text, show_value};
 use crate::provider::durations;
 use crate::provider::value::Value;
 
@@ -182,7 +182,7 @@ pub fn failure_diagnostic(
 ) -> Diagnostic {
     let wanted = spec.wanted.join(" or ");
     let atlas_says = match &endpoint.error_message {
-        Some(message) => format!(" Atlas reports: {}.", show_value(message)),
+        Some(message) => format!(" Atlas reports: {}.", show_atlas_text(message)),
         None => String::new(),
     };
     match timed_out {
