@@ -107,9 +107,29 @@ async fn serve_terraform(provider: AtlasProvider) -> Result<(), plugin::PluginEr
             let mut stdout = std::io::stdout().lock();
             let _ = writeln!(stdout, "{line}");
             let _ = stdout.flush();
+            drop(stdout);
+            detach_stdout();
         },
     )
     .await
+}
+
+/// Points stdout at /dev/null once the handshake line is out.
+///
+/// Nothing may follow the handshake on stdout, and go-plugin keeps reading the pipe until it
+/// closes. Closing our end now gives its reader EOF at once; otherwise the reader races the
+/// process exit and Terraform 1.11 (go-plugin 1.6.0) logs "[ERROR] error encountered while
+/// scanning stdout: read |0: file already closed" in about half the runs. /dev/null rather than
+/// a closed descriptor, so that a stray print can never fail.
+fn detach_stdout() {
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return;
+    };
+    // SAFETY: dup2 onto descriptor 1 only changes what stdout refers to; Rust's stdout handle
+    // keeps using descriptor 1 and has just been flushed.
+    unsafe {
+        libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), libc::STDOUT_FILENO);
+    }
 }
 
 /// Serves without TLS for a debugger-attached process and prints the `TF_REATTACH_PROVIDERS`

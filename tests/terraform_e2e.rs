@@ -708,11 +708,6 @@ async fn user_agent_names_provider_and_terraform() {
     }
 }
 
-/// Terraform 1.11 is built with go-plugin v1.6.0, whose stdout scanner races `cmd.Wait()` when
-/// a plugin exits (hashicorp/go-plugin#298, fixed in v1.6.1): it then logs this at ERROR for any
-/// provider, about half the time. It is Terraform's noise, not a provider failure.
-const GO_PLUGIN_STDOUT_RACE: &str = "[ERROR] provider: error encountered while scanning stdout: error=\"read |0: file already closed\"";
-
 #[tokio::test(flavor = "multi_thread")]
 async fn no_plugin_crash_or_graceful_exit_warning() {
     let mut workspace = Workspace::new().await;
@@ -745,10 +740,10 @@ async fn no_plugin_crash_or_graceful_exit_warning() {
         "[WARN]  provider",
         "unexpected EOF",
     ] {
-        let hits: Vec<&str> = lines_with(forbidden)
-            .into_iter()
-            .filter(|line| !line.contains(GO_PLUGIN_STDOUT_RACE))
-            .collect();
+        // This includes go-plugin 1.6.0's "[ERROR] ... error encountered while scanning stdout:
+        // read |0: file already closed", which Terraform 1.11 logged in about half the runs until
+        // the provider began closing its end of stdout right after the handshake.
+        let hits: Vec<&str> = lines_with(forbidden);
         assert!(
             hits.is_empty(),
             "the trace log has {forbidden:?}: {hits:#?}"
