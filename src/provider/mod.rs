@@ -201,7 +201,7 @@ impl Provider for AtlasProvider {
         &self,
         _request: Request<proto::get_metadata::Request>,
     ) -> Result<Response<proto::get_metadata::Response>, Status> {
-        trace_rpc("GetMetadata");
+        let _rpc = RpcTrace::start("GetMetadata");
         Ok(Response::new(proto::get_metadata::Response {
             server_capabilities: Some(server_capabilities()),
             diagnostics: Vec::new(),
@@ -220,7 +220,7 @@ impl Provider for AtlasProvider {
         &self,
         _request: Request<proto::get_provider_schema::Request>,
     ) -> Result<Response<proto::get_provider_schema::Response>, Status> {
-        trace_rpc("GetProviderSchema");
+        let _rpc = RpcTrace::start("GetProviderSchema");
         Ok(Response::new(proto::get_provider_schema::Response {
             provider: Some(config::schema().to_proto()),
             resource_schemas: Default::default(),
@@ -244,7 +244,7 @@ impl Provider for AtlasProvider {
         &self,
         request: Request<proto::validate_provider_config::Request>,
     ) -> Result<Response<proto::validate_provider_config::Response>, Status> {
-        trace_rpc("ValidateProviderConfig");
+        let _rpc = RpcTrace::start("ValidateProviderConfig");
         let diagnostics = match Value::decode(request.get_ref().config.as_ref()) {
             Ok(config) => config::validate(&config),
             Err(error) => vec![undecodable("provider configuration", error)],
@@ -258,7 +258,7 @@ impl Provider for AtlasProvider {
         &self,
         request: Request<proto::validate_data_resource_config::Request>,
     ) -> Result<Response<proto::validate_data_resource_config::Response>, Status> {
-        trace_rpc("ValidateDataResourceConfig");
+        let _rpc = RpcTrace::start("ValidateDataResourceConfig");
         let request = request.into_inner();
         let diagnostics = match (
             self.data_source(&request.type_name),
@@ -279,7 +279,7 @@ impl Provider for AtlasProvider {
         &self,
         request: Request<proto::configure_provider::Request>,
     ) -> Result<Response<proto::configure_provider::Response>, Status> {
-        trace_rpc("ConfigureProvider");
+        let _rpc = RpcTrace::start("ConfigureProvider");
         let request = request.into_inner();
         let outcome = Value::decode(request.config.as_ref())
             .map_err(|error| undecodable("provider configuration", error))
@@ -294,7 +294,7 @@ impl Provider for AtlasProvider {
         &self,
         request: Request<proto::read_data_source::Request>,
     ) -> Result<Response<proto::read_data_source::Response>, Status> {
-        trace_rpc("ReadDataSource");
+        let _rpc = RpcTrace::start("ReadDataSource");
         let started = Instant::now();
         let request = request.into_inner();
         let outcome = self.read(&request).await;
@@ -323,7 +323,7 @@ impl Provider for AtlasProvider {
         &self,
         _request: Request<proto::stop_provider::Request>,
     ) -> Result<Response<proto::stop_provider::Response>, Status> {
-        trace_rpc("StopProvider");
+        let _rpc = RpcTrace::start("StopProvider");
         logging::debug("StopProvider: cancelling reads in flight", &[]);
         self.stop.cancel();
         Ok(Response::new(proto::stop_provider::Response {
@@ -374,9 +374,36 @@ impl AtlasProvider {
     }
 }
 
-/// Logs the start of an RPC at TRACE, in terraform-plugin-go's field name.
-fn trace_rpc(name: &'static str) {
-    logging::trace("received RPC", &[("tf_rpc", name.into())]);
+/// Logs an RPC at TRACE when it arrives and, with its duration, when it is answered (or
+/// dropped because Terraform went away), with terraform-plugin-go's field name `tf_rpc`.
+struct RpcTrace {
+    name: &'static str,
+    started: Instant,
+}
+
+impl RpcTrace {
+    fn start(name: &'static str) -> Self {
+        logging::trace("received RPC", &[("tf_rpc", name.into())]);
+        Self {
+            name,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for RpcTrace {
+    fn drop(&mut self) {
+        logging::trace(
+            "answered RPC",
+            &[
+                ("tf_rpc", self.name.into()),
+                (
+                    "duration_ms",
+                    (self.started.elapsed().as_secs_f64() * 1000.0).into(),
+                ),
+            ],
+        );
+    }
 }
 
 fn server_capabilities() -> proto::ServerCapabilities {
