@@ -3,7 +3,7 @@
 use crate::atlas::{AtlasError, TimeoutPhase};
 
 use super::config::{Origin, PRIVATE_KEY_ENV, PUBLIC_KEY_ENV};
-use super::diagnostics::{Diagnostic, show_atlas_text, show_value};
+use super::diagnostics::{Diagnostic, show_atlas_text, show_value, title_case};
 use super::durations;
 
 /// What a read was asking for, so that a message can name it.
@@ -160,7 +160,7 @@ pub fn diagnostic_for(
                 .find(|(known, _)| *known == code)
                 .and_then(|(_, attribute)| target.ids.iter().find(|(name, _)| name == attribute));
             let diagnostic = Diagnostic::error(
-                format!("{} Not Found", title(target.what)),
+                format!("{} Not Found", title_case(target.what)),
                 match pointed {
                     Some((attribute, value)) => format!(
                         "{answered} Nothing in Atlas matches `{attribute}` = {} (the request was for {}). \
@@ -222,19 +222,6 @@ fn describe_ids(ids: &[(&str, &str)]) -> String {
 fn article(what: &str) -> String {
     let vowel = what.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {what}", if vowel { "an" } else { "a" })
-}
-
-fn title(what: &str) -> String {
-    what.split(' ')
-        .map(|word| {
-            let mut characters = word.chars();
-            characters
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + characters.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

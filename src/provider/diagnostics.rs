@@ -99,6 +99,25 @@ fn quote(text: &str, max_chars: usize) -> String {
     format!("\"{shown}\"")
 }
 
+/// A summary's words from an attribute or noun: `interface_endpoint_id` → `Interface Endpoint ID`,
+/// `interface endpoint` → `Interface Endpoint`.
+pub fn title_case(words: &str) -> String {
+    words
+        .split(['_', ' '])
+        .map(|word| match word {
+            "id" => "ID".to_owned(),
+            word => {
+                let mut characters = word.chars();
+                characters
+                    .next()
+                    .map(|first| first.to_ascii_uppercase().to_string() + characters.as_str())
+                    .unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +147,12 @@ mod tests {
         );
         assert_eq!(show_atlas_text(&detail), format!("\"{detail}\""));
         assert!(show_atlas_text(&"x".repeat(1000)).contains("1000 characters"));
+    }
+
+    #[test]
+    fn titles_from_attributes_and_nouns() {
+        assert_eq!(title_case("interface_endpoint_id"), "Interface Endpoint ID");
+        assert_eq!(title_case("interface endpoint"), "Interface Endpoint");
     }
 
     #[test]

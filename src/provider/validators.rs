@@ -1,7 +1,7 @@
 //! Checks on the form of Atlas ids, so that `terraform validate` catches a typo and a malformed
 //! id never reaches the network.
 
-use super::diagnostics::{Diagnostic, show_value};
+use super::diagnostics::{Diagnostic, show_value, title_case};
 
 /// A project id or private link id: 24 lowercase hexadecimal characters (a MongoDB ObjectId).
 pub fn object_id(attribute: &str, value: &str, what: &str) -> Option<Diagnostic> {
@@ -52,30 +52,12 @@ pub fn vpc_endpoint_id(attribute: &str, value: &str) -> Option<Diagnostic> {
 }
 
 fn invalid(attribute: &str, detail: String) -> Diagnostic {
-    Diagnostic::error(format!("Invalid {}", title(attribute)), detail).on(attribute)
+    Diagnostic::error(format!("Invalid {}", title_case(attribute)), detail).on(attribute)
 }
 
 fn is_lowercase_hex(text: &str) -> bool {
     text.bytes()
         .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// `interface_endpoint_id` → `Interface Endpoint ID`.
-fn title(attribute: &str) -> String {
-    attribute
-        .split('_')
-        .map(|word| match word {
-            "id" => "ID".to_owned(),
-            word => {
-                let mut characters = word.chars();
-                characters
-                    .next()
-                    .map(|first| first.to_ascii_uppercase().to_string() + characters.as_str())
-                    .unwrap_or_default()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
