@@ -1,0 +1,191 @@
+//! The tfplugin6 `Provider` gRPC service: decodes each request, hands it to [`AtlasProvider`],
+//! and encodes the answer. One RPC, one method; everything Terraform may call and we do not
+//! serve is answered UNIMPLEMENTED by tonic.
+
+use std::time::Instant;
+
+use tonic::{Request, Response, Status};
+
+use super::diagnostics::to_proto;
+use super::value::Value;
+use super::{AtlasProvider, config, undecodable};
+use crate::logging;
+use crate::proto::tfplugin6 as proto;
+use crate::proto::tfplugin6::provider_server::Provider;
+
+#[tonic::async_trait]
+impl Provider for AtlasProvider {
+    async fn get_metadata(
+        &self,
+        _request: Request<proto::get_metadata::Request>,
+    ) -> Result<Response<proto::get_metadata::Response>, Status> {
+        let _rpc = RpcTrace::start("GetMetadata");
+        Ok(Response::new(proto::get_metadata::Response {
+            server_capabilities: Some(server_capabilities()),
+            diagnostics: Vec::new(),
+            data_sources: self
+                .data_sources
+                .iter()
+                .map(|data_source| proto::get_metadata::DataSourceMetadata {
+                    type_name: data_source.type_name().to_owned(),
+                })
+                .collect(),
+            resources: Vec::new(),
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _request: Request<proto::get_provider_schema::Request>,
+    ) -> Result<Response<proto::get_provider_schema::Response>, Status> {
+        let _rpc = RpcTrace::start("GetProviderSchema");
+        Ok(Response::new(proto::get_provider_schema::Response {
+            provider: Some(config::schema().to_proto()),
+            resource_schemas: Default::default(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|data_source| {
+                    (
+                        data_source.type_name().to_owned(),
+                        data_source.schema().to_proto(),
+                    )
+                })
+                .collect(),
+            diagnostics: Vec::new(),
+            provider_meta: None,
+            server_capabilities: Some(server_capabilities()),
+        }))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        request: Request<proto::validate_provider_config::Request>,
+    ) -> Result<Response<proto::validate_provider_config::Response>, Status> {
+        let _rpc = RpcTrace::start("ValidateProviderConfig");
+        let diagnostics = match Value::decode(request.get_ref().config.as_ref()) {
+            Ok(config) => config::validate(&config),
+            Err(error) => vec![undecodable("provider configuration", error)],
+        };
+        Ok(Response::new(proto::validate_provider_config::Response {
+            diagnostics: to_proto(diagnostics),
+        }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        request: Request<proto::validate_data_resource_config::Request>,
+    ) -> Result<Response<proto::validate_data_resource_config::Response>, Status> {
+        let _rpc = RpcTrace::start("ValidateDataResourceConfig");
+        let request = request.into_inner();
+        let diagnostics = match (
+            self.data_source(&request.type_name),
+            Value::decode(request.config.as_ref()),
+        ) {
+            (Ok(data_source), Ok(config)) => data_source.validate(&config),
+            (Err(diagnostic), _) => vec![diagnostic],
+            (_, Err(error)) => vec![undecodable("data source configuration", error)],
+        };
+        Ok(Response::new(
+            proto::validate_data_resource_config::Response {
+                diagnostics: to_proto(diagnostics),
+            },
+        ))
+    }
+
+    async fn configure_provider(
+        &self,
+        request: Request<proto::configure_provider::Request>,
+    ) -> Result<Response<proto::configure_provider::Response>, Status> {
+        let _rpc = RpcTrace::start("ConfigureProvider");
+        let request = request.into_inner();
+        let outcome = Value::decode(request.config.as_ref())
+            .map_err(|error| undecodable("provider configuration", error))
+            .and_then(|config| self.configure(&config, &request.terraform_version));
+        let diagnostics = outcome.unwrap_or_else(|error| vec![error]);
+        Ok(Response::new(proto::configure_provider::Response {
+            diagnostics: to_proto(diagnostics),
+        }))
+    }
+
+    async fn read_data_source(
+        &self,
+        request: Request<proto::read_data_source::Request>,
+    ) -> Result<Response<proto::read_data_source::Response>, Status> {
+        let _rpc = RpcTrace::start("ReadDataSource");
+        let started = Instant::now();
+        let request = request.into_inner();
+        let outcome = self.read(&request).await;
+        logging::debug(
+            "ReadDataSource done",
+            &[
+                ("tf_data_source_type", request.type_name.clone().into()),
+                ("ok", outcome.is_ok().into()),
+                (
+                    "duration_ms",
+                    (started.elapsed().as_secs_f64() * 1000.0).into(),
+                ),
+            ],
+        );
+        let (state, diagnostics) = match outcome {
+            Ok(state) => (Some(state.encode()), Vec::new()),
+            Err(diagnostics) => (None, diagnostics),
+        };
+        Ok(Response::new(proto::read_data_source::Response {
+            state,
+            diagnostics: to_proto(diagnostics),
+        }))
+    }
+
+    async fn stop_provider(
+        &self,
+        _request: Request<proto::stop_provider::Request>,
+    ) -> Result<Response<proto::stop_provider::Response>, Status> {
+        let _rpc = RpcTrace::start("StopProvider");
+        logging::debug("StopProvider: cancelling reads in flight", &[]);
+        self.stop.cancel();
+        Ok(Response::new(proto::stop_provider::Response {
+            error: String::new(),
+        }))
+    }
+}
+
+/// Logs an RPC at TRACE when it arrives and, with its duration, when it is answered (or
+/// dropped because Terraform went away), with terraform-plugin-go's field name `tf_rpc`.
+struct RpcTrace {
+    name: &'static str,
+    started: Instant,
+}
+
+impl RpcTrace {
+    fn start(name: &'static str) -> Self {
+        logging::trace("received RPC", &[("tf_rpc", name.into())]);
+        Self {
+            name,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for RpcTrace {
+    fn drop(&mut self) {
+        logging::trace(
+            "answered RPC",
+            &[
+                ("tf_rpc", self.name.into()),
+                (
+                    "duration_ms",
+                    (self.started.elapsed().as_secs_f64() * 1000.0).into(),
+                ),
+            ],
+        );
+    }
+}
+
+fn server_capabilities() -> proto::ServerCapabilities {
+    proto::ServerCapabilities {
+        plan_destroy: false,
+        get_provider_schema_optional: true,
+        move_resource_state: false,
+    }
+}
