@@ -813,3 +813,26 @@ async fn no_error_path_shows_the_private_key() {
         assert!(!shown.contains(secret), "the private key leaked: {shown}");
     }
 }
+
+#[tokio::test]
+async fn a_request_over_the_size_limit_is_refused_and_the_server_keeps_serving() {
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let huge = "a".repeat(terraform_provider_atlas::plugin::MAX_REQUEST_BYTES + 1);
+    let config = endpoint_config(text(&huge), text(PRIVATE_LINK_ID), text(ENDPOINT_ID));
+    let status = client
+        .validate_data_resource_config(proto::validate_data_resource_config::Request {
+            type_name: "atlas_interface_endpoint".into(),
+            config: Some(config.encode()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    // The plugin is still there for the next request.
+    assert!(
+        client
+            .get_metadata(proto::get_metadata::Request {})
+            .await
+            .is_ok()
+    );
+}

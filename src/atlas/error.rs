@@ -34,7 +34,7 @@ impl ApiError {
         match serde_json::from_slice::<ErrorBody>(body) {
             Ok(parsed) => Self {
                 status,
-                error_code: parsed.error_code.filter(|code| !code.is_empty()),
+                error_code: parsed.error_code.filter(|code| is_error_code(code)),
                 detail: parsed.detail.filter(|detail| !detail.is_empty()),
                 reason: parsed.reason,
                 retry_after,
@@ -110,6 +110,15 @@ impl TimeoutPhase {
     }
 }
 
+/// Atlas's codes look like `PRIVATELINK_NOT_FOUND`. Anything else (a proxy's page, a hostile
+/// body with terminal escapes) is not put in a diagnostic as a code.
+fn is_error_code(code: &str) -> bool {
+    (1..=100).contains(&code.len())
+        && code
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'_')
+}
+
 /// The first bytes of a body, printable, for a message.
 pub fn excerpt(body: &[u8]) -> String {
     const MAX_BYTES: usize = 200;
@@ -153,6 +162,20 @@ mod tests {
         let error = ApiError::from_body(401, body, None);
         assert_eq!(error.error_code, None);
         assert_eq!(error.status_and_code(), "HTTP 401");
+    }
+
+    #[test]
+    fn an_error_code_that_is_not_atlas_shaped_is_dropped() {
+        let body = "{\"errorCode\":\"\\u001b]0;pwned\\u0007\",\"detail\":\"x\"}";
+        assert_eq!(
+            ApiError::from_body(500, body.as_bytes(), None).error_code,
+            None
+        );
+        let body = br#"{"errorCode":"RATE_LIMITED_TOKEN_BUCKET"}"#;
+        assert_eq!(
+            ApiError::from_body(429, body, None).error_code.as_deref(),
+            Some("RATE_LIMITED_TOKEN_BUCKET")
+        );
     }
 
     #[test]

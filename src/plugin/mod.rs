@@ -43,6 +43,9 @@ pub enum PluginError {
     Serve(#[from] tonic::transport::Error),
 }
 
+/// The largest tfplugin6 request accepted.
+pub const MAX_REQUEST_BYTES: usize = 2 * 1024 * 1024;
+
 /// What the host told the plugin through the environment.
 #[derive(Clone, Debug)]
 pub struct PluginEnvironment {
@@ -109,7 +112,10 @@ pub async fn serve<P: Provider>(
             shutdown: shutdown.clone(),
         }))
         .add_service(GrpcStdioServer::new(controller::Stdio))
-        .add_service(ProviderServer::new(provider))
+        // Terraform's messages are configurations of a few hundred bytes; 2 MiB leaves room for
+        // absurd values (a 1 MB id gets a diagnostic) while bounding what decoding one request
+        // can allocate.
+        .add_service(ProviderServer::new(provider).max_decoding_message_size(MAX_REQUEST_BYTES))
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     logging::debug("plugin stopped", &[]);
