@@ -14,5 +14,9 @@ fuzz_target!(|data: &[u8]| {
     let again = Value::from_msgpack(&encoded)
         .unwrap_or_else(|error| panic!("{value:?} encoded to {encoded:02x?}: {error}"));
     // Compared by encoding, so that a NaN equals itself.
-    assert_eq!(again.encode().msgpack, encoded, "{value:?} did not round trip");
+    assert_eq!(
+        again.encode().msgpack,
+        encoded,
+        "{value:?} did not round trip"
+    );
 });
