@@ -803,7 +803,12 @@ proptest! {
                 object.get(name).is_none_or(|field| field.is_null() || field.is_string())
             };
             if ["detail", "errorCode", "reason"].into_iter().all(is_text_or_null) {
-                prop_assert_eq!(error.error_code.as_deref(), text("errorCode").filter(|code| !code.is_empty()));
+                // Only Atlas-shaped codes (A-Z, 0-9, _; 1 to 100 long) are kept.
+                let atlas_shaped = |code: &&str| {
+                    (1..=100).contains(&code.len())
+                        && code.bytes().all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'_')
+                };
+                prop_assert_eq!(error.error_code.as_deref(), text("errorCode").filter(atlas_shaped));
                 prop_assert_eq!(error.detail.as_deref(), text("detail").filter(|detail| !detail.is_empty()));
                 prop_assert_eq!(error.reason.as_deref(), text("reason"));
             }
