@@ -79,25 +79,18 @@ impl fmt::Debug for AtlasClient {
 
 impl AtlasClient {
     pub fn new(settings: ClientSettings) -> Result<Self, AtlasError> {
-        let extra_roots = settings
-            .extra_roots
-            .iter()
-            .map(|der| reqwest::Certificate::from_der(der))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| AtlasError::Transport {
+        let tls = super::trust::client_config(settings.extra_roots.clone()).map_err(|error| {
+            AtlasError::Transport {
                 host: host_of(&settings.base_url),
-                cause: format!(
-                    "a CA certificate could not be used: {}",
-                    error_chain(&error)
-                ),
-            })?;
+                cause: format!("TLS cannot be set up: {error}"),
+            }
+        })?;
         let http = reqwest::Client::builder()
-            .tls_certs_merge(extra_roots)
+            .tls_backend_preconfigured(tls)
             .user_agent(settings.user_agent)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .tcp_nodelay(true)
-            .tls_version_min(reqwest::tls::Version::TLS_1_2)
             .build()
             .map_err(|error| AtlasError::Transport {
                 host: host_of(&settings.base_url),
