@@ -1,0 +1,735 @@
+//! The results: the table on the terminal, docs/performance.md and the SVG plot.
+
+use std::fmt::Write as _;
+
+use crate::apply::ApplyRun;
+use crate::handshake::HandshakeTimes;
+use crate::machine::Machine;
+use crate::plan::PlanPoint;
+
+/// The recorded clean build time is kept in the markdown in this comment, so that
+/// `--skip-clean-build` can carry it over.
+const CLEAN_BUILD_MARKER: &str = "<!-- clean-build:";
+
+/// Why the figures are what they are; written by hand, copied into the report.
+const DECISIONS: &str = include_str!("decisions.md");
+
+pub const SVG_NAME: &str = "performance-plan-time.svg";
+
+/// One line of the plot: its label, its colour, and the value it draws for a point.
+type Series = (&'static str, &'static str, fn(&PlanPoint) -> f64);
+
+const MEGABYTE: f64 = 1_000_000.0;
+
+#[derive(Clone, Debug)]
+pub enum CleanBuild {
+    /// Measured in this run, in seconds.
+    Measured(f64),
+    /// Carried over from an earlier report: seconds, and the date it was measured.
+    Recorded(f64, String),
+    NotAvailable,
+}
+
+impl CleanBuild {
+    /// The clean build time recorded in an earlier docs/performance.md.
+    pub fn recorded_in(markdown: &str) -> CleanBuild {
+        markdown
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(CLEAN_BUILD_MARKER))
+            .and_then(|rest| {
+                let rest = rest.trim().trim_end_matches("-->").trim();
+                let (seconds, date) = rest.split_once(" s on ")?;
+                Some(CleanBuild::Recorded(
+                    seconds.trim().parse().ok()?,
+                    date.trim().to_owned(),
+                ))
+            })
+            .unwrap_or(CleanBuild::NotAvailable)
+    }
+
+    fn seconds_and_date(&self, today: &str) -> Option<(f64, String)> {
+        match self {
+            CleanBuild::Measured(seconds) => Some((*seconds, today.to_owned())),
+            CleanBuild::Recorded(seconds, date) => Some((*seconds, date.clone())),
+            CleanBuild::NotAvailable => None,
+        }
+    }
+}
+
+pub struct Results {
+    pub machine: Machine,
+    pub load_after: String,
+    pub rounds: usize,
+    pub plan: Option<Vec<PlanPoint>>,
+    pub handshake: Option<HandshakeTimes>,
+    pub apply: Option<Vec<ApplyRun>>,
+    pub binary_bytes: u64,
+    pub clean_build: CleanBuild,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Missed,
+    NoTarget,
+    NotMeasured,
+}
+
+impl Verdict {
+    fn of(passed: bool) -> Verdict {
+        if passed {
+            Verdict::Pass
+        } else {
+            Verdict::Missed
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Missed => "MISSED",
+            Verdict::NoTarget => "-",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+struct Row {
+    figure: String,
+    measured: String,
+    target: &'static str,
+    verdict: Verdict,
+}
+
+impl Results {
+    fn plan_point(&self, reads: usize) -> Option<&PlanPoint> {
+        self.plan
+            .as_ref()?
+            .iter()
+            .find(|point| point.reads == reads && point.ours.len() > 0)
+    }
+
+    /// The apply run with the most requests per read (the worst case).
+    fn worst_apply_by_requests(&self) -> Option<&ApplyRun> {
+        self.apply
+            .as_ref()?
+            .iter()
+            .max_by(|a, b| a.requests_per_read().total_cmp(&b.requests_per_read()))
+    }
+
+    fn max_peak_rss(&self) -> Option<u64> {
+        self.apply
+            .as_ref()?
+            .iter()
+            .map(ApplyRun::max_peak_rss)
+            .max()
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (reads, limit, target) in [(1, 1.5, "<= 1.5"), (50, 1.3, "<= 1.3")] {
+            let figure = format!(
+                "plan, {reads} read{} / floor",
+                if reads == 1 { "" } else { "s" }
+            );
+            rows.push(match self.plan_point(reads) {
+                Some(point) => Row {
+                    figure,
+                    measured: format!(
+                        "{:.2} ({:.0} ms / {:.0} ms)",
+                        point.ratio(),
+                        point.ours.median(),
+                        point.floor.median()
+                    ),
+                    target,
+                    verdict: Verdict::of(point.ratio() <= limit),
+                },
+                None => not_measured(figure, target),
+            });
+        }
+        let figure = "exec to handshake, AutoMTLS (median)".to_owned();
+        rows.push(match &self.handshake {
+            Some(times) => Row {
+                figure,
+                measured: format!(
+                    "{:.2} ms (p10 {:.2}, p90 {:.2}; {} runs)",
+                    times.mtls.median(),
+                    times.mtls.quantile(0.1),
+                    times.mtls.quantile(0.9),
+                    times.mtls.len()
+                ),
+                target: "<= 3 ms",
+                verdict: Verdict::of(times.mtls.median() <= 3.0),
+            },
+            None => not_measured(figure, "<= 3 ms"),
+        });
+        if let Some(times) = &self.handshake {
+            rows.push(Row {
+                figure: "exec to handshake, plaintext (median)".to_owned(),
+                measured: format!(
+                    "{:.2} ms (p10 {:.2}, p90 {:.2})",
+                    times.plaintext.median(),
+                    times.plaintext.quantile(0.1),
+                    times.plaintext.quantile(0.9)
+                ),
+                target: "-",
+                verdict: Verdict::NoTarget,
+            });
+            rows.push(Row {
+                figure: "exec to `--version` line (median)".to_owned(),
+                measured: format!(
+                    "{:.2} ms (p10 {:.2}, p90 {:.2})",
+                    times.version.median(),
+                    times.version.quantile(0.1),
+                    times.version.quantile(0.9)
+                ),
+                target: "-",
+                verdict: Verdict::NoTarget,
+            });
+        }
+        let figure = "HTTP requests per read (300 reads)".to_owned();
+        rows.push(match self.worst_apply_by_requests() {
+            Some(run) => Row {
+                figure: format!("HTTP requests per read ({} reads)", run.reads),
+                measured: format!(
+                    "{:.3} ({} requests, {} challenge{})",
+                    run.requests_per_read(),
+                    run.requests,
+                    run.challenges,
+                    if run.challenges == 1 { "" } else { "s" }
+                ),
+                target: "<= 1.05",
+                verdict: Verdict::of(run.requests_per_read() <= 1.05),
+            },
+            None => not_measured(figure, "<= 1.05"),
+        });
+        let figure = "peak RSS of a provider process".to_owned();
+        rows.push(match self.max_peak_rss() {
+            Some(bytes) => Row {
+                figure,
+                measured: format!("{:.1} MB", bytes as f64 / MEGABYTE),
+                target: "<= 20 MB",
+                verdict: Verdict::of(bytes as f64 <= 20.0 * MEGABYTE),
+            },
+            None => not_measured(figure, "<= 20 MB"),
+        });
+        rows.push(Row {
+            figure: "stripped release binary".to_owned(),
+            measured: format!("{:.2} MB", self.binary_bytes as f64 / MEGABYTE),
+            target: "<= 10 MB",
+            verdict: Verdict::of(self.binary_bytes as f64 <= 10.0 * MEGABYTE),
+        });
+        rows.push(Row {
+            figure: "clean release build (-p terraform-provider-atlas)".to_owned(),
+            measured: match &self.clean_build {
+                CleanBuild::Measured(seconds) => format!("{seconds:.0} s"),
+                CleanBuild::Recorded(seconds, date) => {
+                    format!("{seconds:.0} s (recorded {date})")
+                }
+                CleanBuild::NotAvailable => "n/a".to_owned(),
+            },
+            target: "-",
+            verdict: Verdict::NoTarget,
+        });
+        rows
+    }
+
+    /// The table for the terminal, and whether any target was missed.
+    pub fn terminal_table(&self) -> (String, bool) {
+        let rows = self.rows();
+        let header = ["figure", "measured", "target", "result"];
+        let cells: Vec<[String; 4]> = rows
+            .iter()
+            .map(|row| {
+                [
+                    row.figure.clone(),
+                    row.measured.clone(),
+                    row.target.to_owned(),
+                    row.verdict.label().to_owned(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &cells {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut text = String::new();
+        let line = |text: &mut String, cells: [&str; 4]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            let _ = writeln!(text, "  {}", padded.join("  ").trim_end());
+        };
+        line(&mut text, header);
+        let rule = widths.map(|width| "-".repeat(width));
+        line(&mut text, rule.each_ref().map(String::as_str));
+        for row in &cells {
+            line(&mut text, row.each_ref().map(String::as_str));
+        }
+        let missed = rows.iter().any(|row| row.verdict == Verdict::Missed);
+        (text, missed)
+    }
+
+    pub fn markdown(&self) -> String {
+        let machine = &self.machine;
+        let mut out = String::new();
+        let _ = writeln!(out, "# Performance\n");
+        let _ = writeln!(
+            out,
+            "<!-- generated by scripts/bench.sh (tools/bench); edit tools/bench/src/decisions.md \
+             for the Decisions section, not this file -->\n"
+        );
+        let _ = writeln!(
+            out,
+            "What the provider costs Terraform, measured with the real `terraform` against the fake \
+             Atlas on loopback. Measured on {} ({} cores, see [the machine](#the-machine)). Run \
+             `scripts/bench.sh` to measure again.\n",
+            machine.date, machine.cores
+        );
+        let _ = writeln!(out, "## Results\n");
+        let _ = writeln!(out, "| Figure | Measured | Target | Result |");
+        let _ = writeln!(out, "| --- | --- | --- | --- |");
+        for row in self.rows() {
+            let verdict = match row.verdict {
+                Verdict::Missed => "**MISSED**".to_owned(),
+                other => other.label().to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                row.figure, row.measured, row.target, verdict
+            );
+        }
+        if let Some((seconds, date)) = self.clean_build.seconds_and_date(&machine.date) {
+            let _ = writeln!(out, "\n{CLEAN_BUILD_MARKER} {seconds:.1} s on {date} -->");
+        }
+        let _ = writeln!(out);
+
+        if let Some(points) = &self.plan {
+            let _ = writeln!(out, "## Plan time by number of reads\n");
+            let _ = writeln!(
+                out,
+                "Medians of {} interleaved rounds (after a warm-up round), in milliseconds. \
+                 \"Ours\" plans N reads of `atlas_interface_endpoint`; the floor plans N \
+                 `terraform_data` resources, which Terraform serves itself without starting a \
+                 plugin.\n",
+                self.rounds
+            );
+            let _ = writeln!(
+                out,
+                "| N | ours (ms) | floor (ms) | ours - floor (ms) | ours / floor | ours p10-p90 (ms) | floor p10-p90 (ms) |"
+            );
+            let _ = writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            for point in points {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0}-{:.0} | {:.0}-{:.0} |",
+                    point.reads,
+                    point.ours.median(),
+                    point.floor.median(),
+                    point.ours.median() - point.floor.median(),
+                    point.ratio(),
+                    point.ours.quantile(0.1),
+                    point.ours.quantile(0.9),
+                    point.floor.quantile(0.1),
+                    point.floor.quantile(0.9),
+                );
+            }
+            if let (Some((ours_fixed, ours_per)), Some((floor_fixed, floor_per))) = (
+                fit(points, |point| point.ours.median()),
+                fit(points, |point| point.floor.median()),
+            ) {
+                let _ = writeln!(
+                    out,
+                    "\nA least-squares line through the medians, plan time = fixed + N x per read: \
+                     ours {ours_fixed:.0} ms + {ours_per:.2} ms per read; floor {floor_fixed:.0} ms + \
+                     {floor_per:.2} ms per `terraform_data`. The fixed parts differ by {:.0} ms (per \
+                     plan: Terraform starting, connecting to and stopping the plugin three times), \
+                     the parts per read by {:.2} ms (ratio of the slopes {:.2}).",
+                    ours_fixed - floor_fixed,
+                    ours_per - floor_per,
+                    ours_per / floor_per
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\n![terraform plan time against the number of reads: terraform-provider-atlas and \
+                 the floor (terraform_data)]({SVG_NAME})\n"
+            );
+        }
+
+        if let Some(times) = &self.handshake {
+            let _ = writeln!(out, "## Start-up\n");
+            let _ = writeln!(
+                out,
+                "Time from spawning the release binary to reading its first line on stdout, {} \
+                 runs of each kind, interleaved, after 10 warm-up runs of each:\n",
+                times.mtls.len()
+            );
+            let _ = writeln!(out, "| Start | median (ms) | p10 (ms) | p90 (ms) |");
+            let _ = writeln!(out, "| --- | ---: | ---: | ---: |");
+            for (label, sample) in [
+                (
+                    "handshake line with AutoMTLS (`PLUGIN_CLIENT_CERT` set)",
+                    &times.mtls,
+                ),
+                ("handshake line, plaintext", &times.plaintext),
+                ("`--version` (process start only)", &times.version),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "| {label} | {:.2} | {:.2} | {:.2} |",
+                    sample.median(),
+                    sample.quantile(0.1),
+                    sample.quantile(0.9)
+                );
+            }
+            let _ = writeln!(out);
+        }
+
+        if let Some(runs) = &self.apply {
+            let _ = writeln!(out, "## A large apply\n");
+            let _ = writeln!(
+                out,
+                "`terraform apply -auto-approve` (default parallelism, 10) of a fresh configuration \
+                 of {} reads, {}:\n",
+                runs.first().map(|run| run.reads).unwrap_or_default(),
+                match runs.len() {
+                    1 => "once".to_owned(),
+                    count => format!("{count} times"),
+                }
+            );
+            let _ = writeln!(
+                out,
+                "| Run | wall time (s) | requests | challenges | requests per read | provider processes | peak RSS per process (MB) |"
+            );
+            let _ = writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+            for (index, run) in runs.iter().enumerate() {
+                let mut peaks: Vec<(u32, u64)> = run
+                    .peak_rss
+                    .iter()
+                    .map(|(&pid, &bytes)| (pid, bytes))
+                    .collect();
+                peaks.sort();
+                let peaks: Vec<String> = peaks
+                    .iter()
+                    .map(|(_, bytes)| format!("{:.1}", *bytes as f64 / MEGABYTE))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.2} | {} | {} | {:.3} | {} | {} |",
+                    index + 1,
+                    run.elapsed.as_secs_f64(),
+                    run.requests,
+                    run.challenges,
+                    run.requests_per_read(),
+                    run.peak_rss.len(),
+                    peaks.join(", ")
+                );
+            }
+            let _ = writeln!(out);
+        }
+
+        let _ = writeln!(out, "## How it is measured\n");
+        let _ = writeln!(out, "{}", METHOD.trim());
+        let _ = writeln!(out);
+        let _ = writeln!(out, "## The machine\n");
+        let _ = writeln!(out, "| | |");
+        let _ = writeln!(out, "| --- | --- |");
+        let _ = writeln!(out, "| Date (UTC) | {} |", machine.date);
+        let _ = writeln!(out, "| Cores (`nproc`) | {} |", machine.cores);
+        let _ = writeln!(out, "| CPU | {} |", machine.cpu);
+        let _ = writeln!(out, "| Memory | {} |", machine.memory);
+        let _ = writeln!(out, "| Kernel | {} |", machine.kernel);
+        let _ = writeln!(out, "| Terraform | {} |", machine.terraform);
+        let _ = writeln!(out, "| Rust | {} |", machine.rustc);
+        let _ = writeln!(
+            out,
+            "| Load average (1, 5, 15 min) | {} at the start, {} at the end |",
+            machine.load_before, self.load_after
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "## How to run it\n");
+        let _ = writeln!(out, "{}", HOW_TO_RUN.trim());
+        let _ = writeln!(out);
+        let _ = writeln!(out, "## Decisions\n");
+        let _ = writeln!(out, "{}", DECISIONS.trim());
+        out
+    }
+
+    /// Plan time against the number of reads, both sides, drawn by hand.
+    pub fn svg(&self) -> Option<String> {
+        let points = self.plan.as_ref()?;
+        if points.is_empty() {
+            return None;
+        }
+        let (width, height) = (760.0, 460.0);
+        let (left, right, top, bottom) = (80.0, 30.0, 50.0, 70.0);
+        let plot_width = width - left - right;
+        let plot_height = height - top - bottom;
+        let max_reads = points.iter().map(|point| point.reads).max().unwrap_or(1) as f64;
+        let max_millis = points
+            .iter()
+            .map(|point| point.ours.median().max(point.floor.median()))
+            .fold(0.0, f64::max);
+        let y_step = nice_step(max_millis / 5.0);
+        let y_max = (max_millis / y_step).ceil().max(1.0) * y_step;
+        let x_step = nice_step(max_reads / 5.0);
+        let x = |reads: f64| left + reads / max_reads * plot_width;
+        let y = |millis: f64| top + plot_height - millis / y_max * plot_height;
+
+        let mut svg = String::new();
+        let _ = writeln!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">"#
+        );
+        let _ = writeln!(
+            svg,
+            r#"<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>"#
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="28" text-anchor="middle" font-size="16">terraform plan time (median of {} rounds, {})</text>"#,
+            width / 2.0,
+            self.rounds,
+            self.machine.date
+        );
+        // Grid and y ticks.
+        let mut tick = 0.0;
+        while tick <= y_max + y_step / 2.0 {
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{left}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#e0e0e0"/><text x="{:.1}" y="{:.1}" text-anchor="end">{tick:.0}</text>"##,
+                left + plot_width,
+                left - 8.0,
+                y(tick) + 4.0,
+                py = y(tick)
+            );
+            tick += y_step;
+        }
+        // X ticks.
+        let mut tick = 0.0;
+        while tick <= max_reads + x_step / 2.0 {
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{:.1}" stroke="#444"/><text x="{px:.1}" y="{:.1}" text-anchor="middle">{tick:.0}</text>"##,
+                top + plot_height,
+                top + plot_height + 5.0,
+                top + plot_height + 20.0,
+                px = x(tick)
+            );
+            tick += x_step;
+        }
+        // Axes and their labels.
+        let _ = writeln!(
+            svg,
+            r##"<polyline points="{left},{top} {left},{:.1} {:.1},{:.1}" fill="none" stroke="#444"/>"##,
+            top + plot_height,
+            left + plot_width,
+            top + plot_height
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">number of data source reads (N)</text>"#,
+            left + plot_width / 2.0,
+            height - 25.0
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="20" y="{:.1}" text-anchor="middle" transform="rotate(-90 20 {:.1})">plan time (ms)</text>"#,
+            top + plot_height / 2.0,
+            top + plot_height / 2.0
+        );
+        // The two lines.
+        let series: [Series; 2] = [
+            ("terraform-provider-atlas", "#1f77b4", |point| {
+                point.ours.median()
+            }),
+            ("floor (terraform_data)", "#ff7f0e", |point| {
+                point.floor.median()
+            }),
+        ];
+        for (index, (label, color, value)) in series.iter().enumerate() {
+            let coordinates: Vec<String> = points
+                .iter()
+                .map(|point| format!("{:.1},{:.1}", x(point.reads as f64), y(value(point))))
+                .collect();
+            let _ = writeln!(
+                svg,
+                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+                coordinates.join(" ")
+            );
+            for point in points {
+                let _ = writeln!(
+                    svg,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{color}"><title>{label}: N={} {:.0} ms</title></circle>"#,
+                    x(point.reads as f64),
+                    y(value(point)),
+                    point.reads,
+                    value(point)
+                );
+            }
+            let legend_y = top + 12.0 + index as f64 * 20.0;
+            let _ = writeln!(
+                svg,
+                r#"<line x1="{:.1}" y1="{legend_y:.1}" x2="{:.1}" y2="{legend_y:.1}" stroke="{color}" stroke-width="2"/><circle cx="{:.1}" cy="{legend_y:.1}" r="4" fill="{color}"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
+                left + 16.0,
+                left + 44.0,
+                left + 30.0,
+                left + 52.0,
+                legend_y + 4.0
+            );
+        }
+        let _ = writeln!(svg, "</svg>");
+        Some(svg)
+    }
+}
+
+fn not_measured(figure: String, target: &'static str) -> Row {
+    Row {
+        figure,
+        measured: "-".to_owned(),
+        target,
+        verdict: Verdict::NotMeasured,
+    }
+}
+
+/// The least-squares line `y = fixed + slope * reads` through the points: (fixed, slope).
+fn fit(points: &[PlanPoint], value: impl Fn(&PlanPoint) -> f64) -> Option<(f64, f64)> {
+    let measured: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|point| point.ours.len() > 0)
+        .map(|point| (point.reads as f64, value(point)))
+        .collect();
+    if measured.len() < 2 {
+        return None;
+    }
+    let count = measured.len() as f64;
+    let mean_x = measured.iter().map(|(x, _)| x).sum::<f64>() / count;
+    let mean_y = measured.iter().map(|(_, y)| y).sum::<f64>() / count;
+    let spread: f64 = measured.iter().map(|(x, _)| (x - mean_x).powi(2)).sum();
+    if spread == 0.0 {
+        return None;
+    }
+    let slope = measured
+        .iter()
+        .map(|(x, y)| (x - mean_x) * (y - mean_y))
+        .sum::<f64>()
+        / spread;
+    Some((mean_y - slope * mean_x, slope))
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if raw <= 0.0 || !raw.is_finite() {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|factor| factor * magnitude)
+        .find(|step| *step >= raw)
+        .unwrap_or(10.0 * magnitude)
+}
+
+const METHOD: &str = r#"
+`target/release/bench` (source in `tools/bench/`) starts the fake Atlas (`tests/fake-atlas`) in
+process on 127.0.0.1, seeds it with 300 interface endpoints (`vpce-` and 17 hex digits, all
+different), and drives the real `terraform` binary. Every terraform command runs with a
+`dev_overrides` CLI configuration pointing `local/atlas` at `target/release` (so no
+`terraform init`), `TF_IN_AUTOMATION=1`, `CHECKPOINT_DISABLE=1`, the fake's key pair in
+`MONGODB_ATLAS_PUBLIC_API_KEY` / `MONGODB_ATLAS_PRIVATE_API_KEY`, and every other `TF_*`,
+`MONGODB_ATLAS_*`, `MCLI_*` variable, proxy setting and `SSL_CERT_FILE` / `SSL_CERT_DIR` removed
+(so the provider loads the system trust store as on a typical workstation). Times are
+wall-clock, from spawn to exit, and every figure is a median: the machine may be busy with other
+work, so the two sides of a comparison are interleaved and the median discards the outliers.
+
+- **Plan time against the floor.** `terraform plan -input=false -lock=false -no-color` of
+  `data "atlas_interface_endpoint" "e" { count = N ... }` (with `provider "atlas" { base_url = <fake> }`)
+  against the same plan of N `terraform_data` resources, which Terraform serves itself: the floor
+  is what Terraform costs with no plugin at all. Both use the same CLI configuration. For N in
+  1, 10, 25, 50, 100, one warm-up round and then every round plans each N on both sides, the side
+  that goes first alternating. The ratios are of the medians.
+- **Start-up.** The release binary is spawned as Terraform spawns it
+  (`TF_PLUGIN_MAGIC_COOKIE`, `PLUGIN_PROTOCOL_VERSIONS=5,6`, `PLUGIN_UNIX_SOCKET_DIR`, and
+  `PLUGIN_CLIENT_CERT` holding an ECDSA P-521 self-signed CA certificate like the one Terraform
+  generates, made once with rcgen) and timed from spawn to the handshake line on stdout, then
+  killed. The same without `PLUGIN_CLIENT_CERT` (plaintext) and `--version` (the cost of starting
+  any process from this binary) are interleaved with it.
+- **A large apply.** `terraform apply -auto-approve` of 300 reads in a fresh directory. HTTP
+  requests per read is the fake's request count over the apply divided by 300; challenges are the
+  401s with a fresh nonce the fake issued. While the apply runs, /proc is scanned every 3 ms for
+  the children of terraform whose `comm` starts with `terraform-provi`, and the largest `VmHWM`
+  (peak resident set) of each is kept. The table shows the worst run.
+- **Binary size.** `target/release/terraform-provider-atlas`, stripped by the release profile.
+  1 MB is 10^6 bytes here, for sizes and memory alike.
+- **Clean build.** `CARGO_TARGET_DIR=$(mktemp -d) cargo build --release -p terraform-provider-atlas`,
+  timed by `scripts/bench.sh` (no target: it is recorded so that a regression is visible).
+"#;
+
+const HOW_TO_RUN: &str = r#"
+```sh
+scripts/bench.sh                      # everything, including a clean release build (~5 min here)
+scripts/bench.sh --skip-clean-build   # reuse the clean build time recorded in this file
+```
+
+The script builds the release provider and `target/release/bench`, times the clean build, and
+runs the bench tool (it times everything itself; hyperfine is not needed), which prints the table
+and rewrites this file and
+[`performance-plan-time.svg`](performance-plan-time.svg). Options after the script's own go to the
+tool: `--rounds N` (default 31), `--handshake-runs N` (default 250), `--apply-runs N`
+(default 3), `--only plan,handshake,apply`, `--provider-dir DIR` (measure another build of the
+provider), `--no-write`. The tool exits 0 when a target is missed: it is a report, not a test;
+missed targets are printed as MISSED.
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_fitted_exactly() {
+        let points: Vec<PlanPoint> = [1usize, 11, 21]
+            .iter()
+            .map(|&reads| {
+                let mut ours = crate::stats::Sample::default();
+                ours.push(std::time::Duration::from_millis(100 + 2 * reads as u64));
+                PlanPoint {
+                    reads,
+                    ours,
+                    floor: crate::stats::Sample::default(),
+                }
+            })
+            .collect();
+        let (fixed, slope) = fit(&points, |point| point.ours.median()).unwrap();
+        assert!((fixed - 100.0).abs() < 1e-9 && (slope - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(7.0), 10.0);
+        assert_eq!(nice_step(18.0), 20.0);
+        assert_eq!(nice_step(41.0), 50.0);
+        assert_eq!(nice_step(0.0), 1.0);
+    }
+
+    #[test]
+    fn the_recorded_clean_build_is_found() {
+        let markdown = "text\n<!-- clean-build: 301.4 s on 2026-05-01 -->\nmore";
+        match CleanBuild::recorded_in(markdown) {
+            CleanBuild::Recorded(seconds, date) => {
+                assert_eq!(seconds, 301.4);
+                assert_eq!(date, "2026-05-01");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            CleanBuild::recorded_in("nothing"),
+            CleanBuild::NotAvailable
+        ));
+    }
+}
