@@ -836,3 +836,44 @@ async fn a_request_over_the_size_limit_is_refused_and_the_server_keeps_serving()
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn stop_provider_cancels_a_wait_for_status() {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT_ID, Endpoint::with_status("PENDING"));
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    configure(&mut client, provider_config(&atlas.url(), PRIVATE_KEY)).await;
+    let mut config = endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT_ID));
+    if let Value::Object(attributes) = &mut config {
+        attributes.insert(
+            "wait_for_status".into(),
+            Value::List(vec![text("AVAILABLE")]),
+        );
+        attributes.insert("wait_timeout".into(), text("10m"));
+    }
+    let mut reader = client.clone();
+    let pending = tokio::spawn(async move { read(&mut reader, config).await });
+    // Wait until the first poll has been answered (PENDING): the read now sleeps until its next poll.
+    while !atlas.requests().iter().any(|request| request.status == 200) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    client
+        .stop_provider(proto::stop_provider::Request {})
+        .await
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), pending)
+        .await
+        .expect("the wait ends once the provider is stopped")
+        .unwrap();
+    assert_eq!(response.diagnostics[0].summary, "Read Cancelled");
+    let polls = atlas
+        .requests()
+        .iter()
+        .filter(|request| request.status == 200)
+        .count();
+    assert_eq!(
+        polls, 1,
+        "the wait ended during its pause, without polling again"
+    );
+}
