@@ -6,7 +6,7 @@ pub mod client;
 pub mod error;
 pub mod interface_endpoint;
 pub mod retry;
-mod trust;
+pub mod trust;
 
 pub use client::{AtlasClient, ClientSettings};
 pub use error::{ApiError, AtlasError, TimeoutPhase};

@@ -29,6 +29,27 @@ const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/cert.pem",
 ];
 
+/// Whether `path` is the system CA bundle the trust store reads anyway. `SSL_CERT_FILE` often
+/// names it (many images set it for OpenSSL's sake), and its certificates need not be read twice.
+pub fn is_system_bundle(path: &std::path::Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(path) = std::fs::canonicalize(path) else {
+            return false;
+        };
+        SYSTEM_BUNDLES
+            .iter()
+            .filter_map(|bundle| std::fs::canonicalize(bundle).ok())
+            .next()
+            .is_some_and(|system| system == path)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// The rustls configuration for connections to Atlas.
 pub(crate) fn client_config(
     extra_roots: Vec<CertificateDer<'static>>,
@@ -176,6 +197,20 @@ mod tests {
             "this machine has a usable trust store"
         );
         assert!(verifier.inner.get().is_some());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_system_bundle_is_recognised_and_other_files_are_not() {
+        let directory = tempfile::tempdir().unwrap();
+        let other = directory.path().join("ca.pem");
+        std::fs::write(&other, "x").unwrap();
+        assert!(!is_system_bundle(&other));
+        let system = SYSTEM_BUNDLES
+            .iter()
+            .find(|path| std::path::Path::new(path).exists())
+            .unwrap();
+        assert!(is_system_bundle(std::path::Path::new(system)));
     }
 
     #[cfg(target_os = "linux")]

@@ -22,7 +22,10 @@ pub fn load(
     if let Some(path) = config.attribute(CA_CERT_FILE).as_str() {
         certificates.extend(read_bundle(path, &Origin::Argument(CA_CERT_FILE))?);
     }
-    if let Some(path) = environment(SSL_CERT_FILE).filter(|path| !path.is_empty()) {
+    // The system bundle itself adds nothing: the trust store reads it on the first TLS handshake.
+    if let Some(path) = environment(SSL_CERT_FILE).filter(|path| {
+        !path.is_empty() && !crate::atlas::trust::is_system_bundle(std::path::Path::new(path))
+    }) {
         certificates.extend(read_bundle(&path, &Origin::Environment(SSL_CERT_FILE))?);
     }
     Ok(certificates)
