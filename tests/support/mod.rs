@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use fake_atlas::{FakeAtlas, PRIVATE_KEY, PUBLIC_KEY, RecordedRequest};
@@ -23,39 +23,20 @@ pub const MISSING_ENDPOINT: &str = "vpce-0c0000000000000c3";
 /// Well formed, but not a private link of the default project.
 pub const MISSING_PRIVATE_LINK: &str = "6b0000000000000000000bad";
 
-/// Environment variables of the test process that never reach terraform: the Atlas key and
-/// URL fallbacks (so the developer's own key cannot leak into a test), Terraform's own settings
-/// (the CLI configuration, logging, `TF_CLI_ARGS`, `TF_VAR_*`), and proxies.
-pub const CLEARED_PREFIXES: &[&str] = &["MONGODB_ATLAS_", "MCLI_", "TF_", "CHECKPOINT_"];
-pub const CLEARED_NAMES: &[&str] = &[
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-];
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
 /// The `terraform` on PATH, or a failed test saying how to get one.
 pub fn terraform_binary() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|directory| directory.join("terraform"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`terraform` was not found on PATH ({}). These end-to-end tests run the real Terraform CLI \
-                 (1.11 or later) against the provider: install it (e.g. to /usr/local/bin/terraform) and run \
-                 the tests again.",
-                path.to_string_lossy()
-            )
-        })
+    fake_atlas::terraform::find_on_path().unwrap_or_else(|| {
+        panic!(
+            "`terraform` was not found on PATH ({}). These end-to-end tests run the real Terraform CLI \
+             (1.11 or later) against the provider: install it (e.g. to /usr/local/bin/terraform) and run \
+             the tests again.",
+            std::env::var_os("PATH").unwrap_or_default().to_string_lossy()
+        )
+    })
 }
 
 /// The directory holding the provider binary Cargo built for these tests.
@@ -72,10 +53,7 @@ pub fn provider_directory() -> PathBuf {
         .to_path_buf()
 }
 
-/// An HCL string literal.
-pub fn hcl(text: &str) -> String {
-    serde_json::to_string(text).expect("a string serializes")
-}
+pub use fake_atlas::terraform::hcl;
 
 /// Collapses every run of whitespace to one space: Terraform wraps diagnostic text at 78
 /// columns, so a phrase may be split across lines.
@@ -216,10 +194,7 @@ impl Workspace {
         let cli_config = directory.path().join("terraform.tfrc");
         std::fs::write(
             &cli_config,
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"local/atlas\" = {}\n  }}\n  direct {{}}\n}}\n",
-                hcl(&provider_directory().to_string_lossy())
-            ),
+            fake_atlas::terraform::dev_overrides_config(&provider_directory()),
         )
         .expect("writing the CLI configuration");
         let environment = [
@@ -266,26 +241,14 @@ impl Workspace {
 
     /// `terraform <arguments>` in the workspace, with the cleaned environment.
     pub fn command(&self, arguments: &[&str]) -> Command {
-        let mut command = Command::new(&self.terraform);
-        command
-            .args(arguments)
-            .current_dir(self.directory.path())
-            .stdin(Stdio::null());
-        for (name, _) in std::env::vars_os() {
-            let text = name.to_string_lossy();
-            if CLEARED_PREFIXES
-                .iter()
-                .any(|prefix| text.starts_with(prefix))
-                || CLEARED_NAMES.contains(&text.as_ref())
-            {
-                command.env_remove(&name);
-            }
-        }
-        command
-            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .envs(&self.environment);
+        let mut command = fake_atlas::terraform::clean_command(
+            &self.terraform,
+            self.directory.path(),
+            &self.cli_config,
+            arguments,
+            &[],
+        );
+        command.envs(&self.environment);
         command
     }
 

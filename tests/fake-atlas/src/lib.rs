@@ -8,6 +8,7 @@
 
 mod digest;
 mod proxy;
+pub mod terraform;
 pub mod tls;
 
 use std::collections::{HashMap, VecDeque};

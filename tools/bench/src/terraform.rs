@@ -1,46 +1,25 @@
 //! Running the real `terraform` against the provider under test and the fake Atlas.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use fake_atlas::terraform::{clean_command, dev_overrides_config, hcl};
 use fake_atlas::{PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY};
 
 use crate::BenchError;
 
-/// Environment variables of the bench process that never reach terraform: the Atlas key and URL
-/// fallbacks, Terraform's own settings (the machine's `TF_CLI_CONFIG_FILE`, `TF_LOG`,
-/// `TF_CLI_ARGS`...), proxies, and OpenSSL's CA bundle overrides (set on some CI machines, not on
-/// a typical workstation; the provider would load the bundle as extra roots).
-const CLEARED_PREFIXES: &[&str] = &["MONGODB_ATLAS_", "MCLI_", "TF_", "CHECKPOINT_"];
-const CLEARED_NAMES: &[&str] = &[
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-];
+/// OpenSSL's CA bundle overrides, cleared on top of what every terraform run clears: some CI
+/// machines set them, a typical workstation does not.
+const ALSO_CLEARED: &[&str] = &["SSL_CERT_FILE", "SSL_CERT_DIR"];
 
 /// How long one terraform command may take before the bench gives up.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The `terraform` on PATH.
 pub fn find_terraform() -> Result<PathBuf, BenchError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|directory| directory.join("terraform"))
-        .find(|candidate| candidate.is_file())
+    fake_atlas::terraform::find_on_path()
         .ok_or_else(|| "`terraform` is not on PATH: install Terraform 1.11 or later".into())
-}
-
-/// An HCL string literal.
-fn hcl(text: &str) -> String {
-    serde_json::to_string(text).expect("a string serializes")
 }
 
 /// What every terraform run shares: the binary, the CLI configuration (`dev_overrides` pointing
@@ -60,13 +39,7 @@ impl Terraform {
         atlas_url: String,
     ) -> Result<Self, BenchError> {
         let cli_config = directory.join("bench.tfrc");
-        std::fs::write(
-            &cli_config,
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"local/atlas\" = {}\n  }}\n  direct {{}}\n}}\n",
-                hcl(&provider_directory.to_string_lossy())
-            ),
-        )?;
+        std::fs::write(&cli_config, dev_overrides_config(provider_directory))?;
         Ok(Self {
             binary,
             cli_config,
@@ -77,25 +50,14 @@ impl Terraform {
     /// `terraform <arguments>` in `directory`, with the cleaned environment, the CLI configuration,
     /// automation mode, and the fake's key pair.
     pub fn command(&self, directory: &Path, arguments: &[&str]) -> Command {
-        let mut command = Command::new(&self.binary);
+        let mut command = clean_command(
+            &self.binary,
+            directory,
+            &self.cli_config,
+            arguments,
+            ALSO_CLEARED,
+        );
         command
-            .args(arguments)
-            .current_dir(directory)
-            .stdin(Stdio::null());
-        for (name, _) in std::env::vars_os() {
-            let text = name.to_string_lossy();
-            if CLEARED_PREFIXES
-                .iter()
-                .any(|prefix| text.starts_with(prefix))
-                || CLEARED_NAMES.contains(&text.as_ref())
-            {
-                command.env_remove(&name);
-            }
-        }
-        command
-            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
             .env("MONGODB_ATLAS_PUBLIC_API_KEY", PUBLIC_KEY)
             .env("MONGODB_ATLAS_PRIVATE_API_KEY", PRIVATE_KEY);
         command
