@@ -50,8 +50,10 @@ fn main() -> ExitCode {
         .clone()
         .install_default();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: a process that lives for a plan does a few RPCs, and its reads wait on the
+    // network, not the CPU, so they interleave on it; worker threads only cost their start-up
+    // and a wake-up across threads for every request (docs/performance.md, Decisions).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

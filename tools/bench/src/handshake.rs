@@ -21,6 +21,18 @@ pub struct HandshakeTimes {
     pub plaintext: Sample,
     /// `--version`: exec to its one line, the cost of starting the process at all.
     pub version: Sample,
+    /// The CPU time (every thread) the process had used once it was serving (idle after its
+    /// line), for each kind.
+    pub mtls_cpu: Sample,
+    pub plaintext_cpu: Sample,
+    /// `--version`: the CPU time of the whole process (it exits after its line).
+    pub version_cpu: Sample,
+}
+
+/// Wall time to the first line, and the process's CPU time then.
+struct FirstLine {
+    elapsed: Duration,
+    cpu: Duration,
 }
 
 /// A client certificate like the one Terraform generates for every plugin it starts: ECDSA
@@ -48,14 +60,15 @@ pub fn terraform_like_client_certificate() -> Result<String, BenchError> {
     Ok(params.self_signed(&key)?.pem())
 }
 
-/// Time from spawning `binary` to reading its first stdout line; the process is then killed.
-/// The line must look like `expect` says.
+/// Time from spawning `binary` to reading its first stdout line, and the CPU time it had used
+/// then (its CPU-time clock; the kernel's rusage when the process has already exited); the process
+/// is then killed. The line must look like `expect` says.
 fn time_first_line(
     binary: &Path,
     arguments: &[&str],
     environment: &[(&str, &str)],
     expect: impl Fn(&str) -> bool,
-) -> Result<Duration, BenchError> {
+) -> Result<FirstLine, BenchError> {
     let mut command = Command::new(binary);
     command
         .args(arguments)
@@ -72,16 +85,66 @@ fn time_first_line(
         .take()
         .map(|stdout| BufReader::new(stdout).read_line(&mut line));
     let elapsed = started.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
+    // A server keeps running after its line and is killed; `--version` exits by itself, and its
+    // whole life is what it costs.
+    let serves = arguments.is_empty();
+    let cpu_at_line = serves
+        .then(|| {
+            wait_until_idle(child.id());
+            crate::cpu::cpu_so_far(child.id())
+        })
+        .flatten();
+    if serves {
+        let _ = child.kill();
+    }
+    let cpu_at_exit = reap(child.id());
     match read {
-        Some(Ok(_)) if expect(line.trim_end()) => Ok(elapsed),
+        Some(Ok(_)) if expect(line.trim_end()) => Ok(FirstLine {
+            elapsed,
+            cpu: cpu_at_line.or(cpu_at_exit).unwrap_or_default(),
+        }),
         _ => Err(format!(
             "{} {arguments:?} printed {line:?} instead of the line expected",
             binary.display()
         )
         .into()),
     }
+}
+
+/// Waits (at most 200 ms) until every thread of `pid` sleeps: the kernel brings a thread's CPU
+/// time up to date when it stops running, so the CPU clock read after this is exact, where one
+/// read while a thread runs on another core lags by up to a scheduler tick.
+fn wait_until_idle(pid: u32) {
+    let deadline = Instant::now() + Duration::from_millis(200);
+    let tasks = format!("/proc/{pid}/task");
+    while Instant::now() < deadline {
+        let all_sleeping = std::fs::read_dir(&tasks).is_ok_and(|entries| {
+            entries.flatten().all(|entry| {
+                std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+                    // The state follows the parenthesised command name.
+                    stat.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().next())
+                        .is_some_and(|state| state == "S" || state == "D")
+                })
+            })
+        });
+        if all_sleeping {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// Reaps child `pid` and returns the CPU time the kernel charged it.
+fn reap(pid: u32) -> Option<Duration> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of that plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, which nothing else reaps (its Child handle never waits).
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    let microseconds = |time: libc::timeval| time.tv_sec as u64 * 1_000_000 + time.tv_usec as u64;
+    (reaped == pid as libc::pid_t)
+        .then(|| Duration::from_micros(microseconds(usage.ru_utime) + microseconds(usage.ru_stime)))
 }
 
 /// Starts the binary `runs` times in each of the three ways, interleaved (the order rotating
@@ -104,11 +167,14 @@ pub fn measure(
         mtls: Sample::default(),
         plaintext: Sample::default(),
         version: Sample::default(),
+        mtls_cpu: Sample::default(),
+        plaintext_cpu: Sample::default(),
+        version_cpu: Sample::default(),
     };
     for run in 0..WARM_UP + runs {
         for kind in 0..3 {
             let kind = (kind + run) % 3;
-            let elapsed = match kind {
+            let first_line = match kind {
                 0 => time_first_line(binary, &[], &with_certificate, |line| {
                     line.starts_with("1|6|unix|") && !line.ends_with('|')
                 })?,
@@ -120,11 +186,13 @@ pub fn measure(
                 })?,
             };
             if run >= WARM_UP {
-                match kind {
-                    0 => times.mtls.push(elapsed),
-                    1 => times.plaintext.push(elapsed),
-                    _ => times.version.push(elapsed),
-                }
+                let (wall, cpu) = match kind {
+                    0 => (&mut times.mtls, &mut times.mtls_cpu),
+                    1 => (&mut times.plaintext, &mut times.plaintext_cpu),
+                    _ => (&mut times.version, &mut times.version_cpu),
+                };
+                wall.push(first_line.elapsed);
+                cpu.push(first_line.cpu);
             }
         }
     }

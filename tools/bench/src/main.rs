@@ -6,6 +6,7 @@
 //! missed (it is a report, not a test) and non-zero only when it could not measure.
 
 mod apply;
+mod cpu;
 mod handshake;
 mod machine;
 mod plan;
@@ -31,7 +32,13 @@ usage: bench [options]
   --counts 1,10,...        numbers of reads to plan (default 1,10,25,50,100)
   --handshake-runs N       starts of each kind (default 250)
   --apply-runs N           300-read applies (default 3)
-  --only LIST              any of plan,handshake,apply (default all)
+  --cpu-rounds N           plan rounds of the provider CPU measurement (default 11)
+  --cpu-counts 1,10,...    numbers of reads for the CPU measurement (default 1,10,50,100)
+  --compare NAME=DIR[,VAR=VALUE...]
+                           also measure the provider in DIR (with VAR=VALUE in its environment)
+                           in the same interleaved CPU rounds; printed, and listed in the report
+  --phase-plans N          1-read plans with the provider's TRACE log, for CPU by phase (default 11)
+  --only LIST              any of cpu,plan,handshake,apply (default all)
   --provider-dir DIR       the directory holding terraform-provider-atlas (default target/release)
   --clean-build-seconds S  the clean build time measured by scripts/bench.sh
   --reuse-clean-build      take the clean build time recorded in docs/performance.md
@@ -43,6 +50,10 @@ struct Options {
     counts: Vec<usize>,
     handshake_runs: usize,
     apply_runs: usize,
+    cpu_rounds: usize,
+    cpu_counts: Vec<usize>,
+    phase_plans: usize,
+    compare: Vec<(String, PathBuf, Vec<(String, String)>)>,
     only: Vec<String>,
     provider_dir: Option<PathBuf>,
     clean_build_seconds: Option<f64>,
@@ -58,7 +69,16 @@ impl Options {
             counts: vec![1, 10, 25, 50, 100],
             handshake_runs: 250,
             apply_runs: 3,
-            only: vec!["plan".into(), "handshake".into(), "apply".into()],
+            cpu_rounds: 11,
+            cpu_counts: vec![1, 10, 50, 100],
+            phase_plans: 11,
+            compare: Vec::new(),
+            only: vec![
+                "cpu".into(),
+                "plan".into(),
+                "handshake".into(),
+                "apply".into(),
+            ],
             provider_dir: None,
             clean_build_seconds: None,
             reuse_clean_build: false,
@@ -80,13 +100,38 @@ impl Options {
                 "--rounds" => options.rounds = number(value()?)?.max(1),
                 "--handshake-runs" => options.handshake_runs = number(value()?)?.max(1),
                 "--apply-runs" => options.apply_runs = number(value()?)?,
-                "--counts" => {
-                    options.counts = value()?
+                "--cpu-rounds" => options.cpu_rounds = number(value()?)?.max(1),
+                "--phase-plans" => options.phase_plans = number(value()?)?,
+                "--compare" => {
+                    let text = value()?;
+                    let (name, rest) = text.split_once('=').ok_or_else(|| {
+                        format!("--compare wants NAME=DIR[,VAR=VALUE...]: {text}")
+                    })?;
+                    let mut parts = rest.split(',');
+                    let directory = PathBuf::from(parts.next().unwrap_or_default());
+                    let environment = parts
+                        .map(|pair| {
+                            pair.split_once('=')
+                                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                                .ok_or_else(|| format!("not VAR=VALUE: {pair}"))
+                        })
+                        .collect::<Result<_, _>>()?;
+                    options
+                        .compare
+                        .push((name.to_owned(), directory, environment));
+                }
+                "--counts" | "--cpu-counts" => {
+                    let counts = value()?
                         .split(',')
                         .map(|count| number(count.trim().to_owned()))
-                        .collect::<Result<_, _>>()?;
-                    if options.counts.iter().any(|&n| n == 0 || n > ENDPOINTS) {
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if counts.iter().any(|&n| n == 0 || n > ENDPOINTS) {
                         return Err(format!("counts must be between 1 and {ENDPOINTS}"));
+                    }
+                    if flag == "--counts" {
+                        options.counts = counts;
+                    } else {
+                        options.cpu_counts = counts;
                     }
                 }
                 "--only" => {
@@ -193,6 +238,84 @@ fn run(options: &Options) -> Result<(), BenchError> {
         machine.load_before
     );
 
+    let (cpu, phases) = if options.runs("cpu") {
+        let launcher = std::env::current_exe()?.with_file_name("provider-launcher");
+        if !launcher.is_file() {
+            return Err(format!(
+                "{} does not exist: run `cargo build --release -p bench` (scripts/bench.sh does)",
+                launcher.display()
+            )
+            .into());
+        }
+        let launched = cpu::Launched::new(
+            terraform.binary.clone(),
+            scratch.path(),
+            &launcher,
+            &provider_binary,
+            atlas.url(),
+        )?;
+        eprintln!(
+            "bench: provider CPU per plan, N in {:?}, {} rounds after a warm-up",
+            options.cpu_counts, options.cpu_rounds
+        );
+        let variants: Vec<cpu::Launched> = options
+            .compare
+            .iter()
+            .map(|(_, directory, environment)| {
+                launched.variant(
+                    &directory.join("terraform-provider-atlas"),
+                    environment.clone(),
+                )
+            })
+            .collect();
+        let mut providers = vec![&launched];
+        providers.extend(variants.iter());
+        let mut measured = cpu::measure(
+            &providers,
+            scratch.path(),
+            |reads| terraform.provider_config(&ids[..reads]),
+            &options.cpu_counts,
+            options.cpu_rounds,
+        )?;
+        let points = measured.remove(0);
+        for ((name, directory, environment), points) in options.compare.iter().zip(measured) {
+            let summary: Vec<String> = points
+                .iter()
+                .map(|point| {
+                    format!(
+                        "N={} {:.2} ms (p10 {:.2}, p90 {:.2})",
+                        point.reads,
+                        point.per_plan.median(),
+                        point.per_plan.quantile(0.1),
+                        point.per_plan.quantile(0.9)
+                    )
+                })
+                .collect();
+            eprintln!(
+                "bench: compared {name} ({} {environment:?}): {}",
+                directory.display(),
+                summary.join(", ")
+            );
+        }
+        let phases = if options.phase_plans > 0 {
+            eprintln!(
+                "bench: provider CPU by phase, {} plans of 1 read with TF_LOG_PROVIDER=trace",
+                options.phase_plans
+            );
+            Some(cpu::measure_phases(
+                &launched,
+                scratch.path(),
+                &terraform.provider_config(&ids[..1]),
+                options.phase_plans,
+            )?)
+        } else {
+            None
+        };
+        (Some(points), phases)
+    } else {
+        (None, None)
+    };
+
     let plan = if options.runs("plan") {
         eprintln!(
             "bench: terraform plan, N in {:?}, {} rounds after a warm-up",
@@ -256,6 +379,9 @@ fn run(options: &Options) -> Result<(), BenchError> {
         plan,
         handshake,
         apply,
+        cpu,
+        cpu_rounds: options.cpu_rounds,
+        phases,
         binary_bytes: std::fs::metadata(&provider_binary)?.len(),
         clean_build,
     };
@@ -268,14 +394,17 @@ fn run(options: &Options) -> Result<(), BenchError> {
     }
     if options.write {
         std::fs::write(&markdown_path, results.markdown())?;
-        if let Some(svg) = results.svg() {
-            std::fs::write(docs.join(report::SVG_NAME), svg)?;
+        let mut written = vec![markdown_path.display().to_string()];
+        for (name, svg) in [
+            (report::SVG_NAME, results.svg()),
+            (report::CPU_SVG_NAME, results.cpu_svg()),
+        ] {
+            if let Some(svg) = svg {
+                std::fs::write(docs.join(name), svg)?;
+                written.push(docs.join(name).display().to_string());
+            }
         }
-        println!(
-            "Wrote {} and {}.",
-            markdown_path.display(),
-            docs.join(report::SVG_NAME).display()
-        );
+        println!("Wrote {}.", written.join(", "));
     }
     drop(atlas);
     runtime.shutdown_background();
