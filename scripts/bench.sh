@@ -7,6 +7,9 @@
 # Usage: scripts/bench.sh [--skip-clean-build] [bench tool options, see --help]
 #   --skip-clean-build   do not time a clean build (~5 min on 2 cores); reuse the time recorded in
 #                        docs/performance.md, or report n/a
+#   e.g. scripts/bench.sh --skip-clean-build --only cpu,handshake
+#                        provider CPU per plan (exact, from the kernel) and start-up only, about a
+#                        minute after the builds; the other sections are then left out of the doc
 #
 # Missed targets are printed as MISSED but do not fail the script: it is a report, not a test.
 # It fails only when something cannot be built or measured.
@@ -34,7 +37,7 @@ done
 command -v cargo >/dev/null || fail "cargo is not on PATH. Install Rust from https://rustup.rs and run this again."
 command -v terraform >/dev/null || fail "terraform is not on PATH. Install Terraform 1.11 or later and run this again."
 
-step "Building the release provider and the bench tool"
+step "Building the release provider and the bench tool (with its provider-launcher)"
 cargo build --release -p terraform-provider-atlas
 cargo build --release -p bench
 

@@ -45,6 +45,10 @@ usage: bench [options]
   --repo DIR               the repository (default: where this tool was built from)
   --no-write               print the table only; leave docs/ alone";
 
+/// `--compare NAME=DIR[,VAR=VALUE...]`: another provider build (or the same with other
+/// environment) measured in the same CPU rounds.
+type Comparison = (String, PathBuf, Vec<(String, String)>);
+
 struct Options {
     rounds: usize,
     counts: Vec<usize>,
@@ -53,7 +57,7 @@ struct Options {
     cpu_rounds: usize,
     cpu_counts: Vec<usize>,
     phase_plans: usize,
-    compare: Vec<(String, PathBuf, Vec<(String, String)>)>,
+    compare: Vec<Comparison>,
     only: Vec<String>,
     provider_dir: Option<PathBuf>,
     clean_build_seconds: Option<f64>,
@@ -261,13 +265,15 @@ fn run(options: &Options) -> Result<(), BenchError> {
         let variants: Vec<cpu::Launched> = options
             .compare
             .iter()
-            .map(|(_, directory, environment)| {
+            .enumerate()
+            .map(|(index, (_, directory, environment))| {
                 launched.variant(
+                    index + 1,
                     &directory.join("terraform-provider-atlas"),
                     environment.clone(),
                 )
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let mut providers = vec![&launched];
         providers.extend(variants.iter());
         let mut measured = cpu::measure(

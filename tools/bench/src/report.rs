@@ -357,6 +357,17 @@ impl Results {
              `scripts/bench.sh` to measure again.\n",
             machine.date, machine.cores
         );
+        if let Some(load) = busy_load(&machine.load_before, machine.cores) {
+            let _ = writeln!(
+                out,
+                "**This run was taken on a busy machine** (1-minute load average {load:.1} on {} \
+                 cores at the start; other builds and tests were running): the wall-clock figures \
+                 are inflated and noisy. The CPU figures, the kernel's account of the provider's \
+                 own processes, are much less affected, but they also grow when other processes \
+                 share the cores' caches.\n",
+                machine.cores
+            );
+        }
         let _ = writeln!(out, "## Results\n");
         let _ = writeln!(out, "| Figure | Measured | Target | Result |");
         let _ = writeln!(out, "| --- | --- | --- | --- |");
@@ -382,8 +393,9 @@ impl Results {
                 out,
                 "The CPU time (user + system) the kernel charged every provider process that \
                  `terraform plan` started, summed per plan: medians of {} rounds after a warm-up \
-                 round, in milliseconds. Unlike wall-clock time, this does not grow when the \
-                 machine is busy. Process 1, 2, 3 are the plan's provider processes in the order \
+                 round, in milliseconds. Unlike wall-clock time, this does not count the time \
+                 the provider waits for a core, so a busy machine moves it far less (it still \
+                 grows a little when other processes share the caches). Process 1, 2, 3 are the plan's provider processes in the order \
                  Terraform started them.\n",
                 self.cpu_rounds
             );
@@ -870,6 +882,12 @@ fn line_plot(title: &str, y_label: &str, lines: &[PlotLine]) -> String {
     svg
 }
 
+/// The 1-minute load average, when it is above the number of cores.
+fn busy_load(load_average: &str, cores: usize) -> Option<f64> {
+    let load: f64 = load_average.split_whitespace().next()?.parse().ok()?;
+    (load > cores as f64).then_some(load)
+}
+
 fn not_measured(figure: String, target: &'static str) -> Row {
     Row {
         figure,
@@ -1011,6 +1029,13 @@ mod tests {
             .collect();
         let (fixed, slope) = fit(&points, |point| point.ours.median()).unwrap();
         assert!((fixed - 100.0).abs() < 1e-9 && (slope - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_load_above_the_core_count_is_busy() {
+        assert_eq!(busy_load("7.50 6.00 5.00", 2), Some(7.5));
+        assert_eq!(busy_load("1.20 1.00 1.00", 2), None);
+        assert_eq!(busy_load("unknown", 2), None);
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn main() -> ExitCode {
     if reaped != pid {
         return ExitCode::from(1);
     }
-    let microseconds = |time: libc::timeval| time.tv_sec as i64 * 1_000_000 + time.tv_usec as i64;
+    let microseconds = |time: libc::timeval| time.tv_sec * 1_000_000 + time.tv_usec;
     let record = format!(
         "pid={pid} started_unix_ns={started_unix_ns} wall_ns={wall_ns} user_us={} system_us={} \
          maxrss_kb={} minflt={} majflt={} nvcsw={} nivcsw={} status={status}\n",
