@@ -19,6 +19,11 @@ use crate::logging;
 /// sends half a ClientHello and waits must not hold a descriptor for ever.
 pub const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(3);
 
+/// How long a peer has to send its first byte. Terraform sends its ClientHello as soon as it
+/// has connected, usually before we accept; a peer that connects and stays silent is dropped
+/// sooner than the handshake deadline, so that a flood of them drains from the backlog fast.
+pub const FIRST_BYTE_DEADLINE: Duration = Duration::from_secs(1);
+
 /// The most connections held at once, half-open handshakes included. Terraform opens one; the
 /// bound keeps a flood of local connections from exhausting our descriptors (EMFILE under the
 /// common 1,024 limit) while letting the flood drain at this many per [`HANDSHAKE_DEADLINE`].
