@@ -46,10 +46,15 @@ impl DataSource for PanickingDataSource {
         _config: &Value,
         _context: &ReadContext<'_>,
     ) -> Result<Value, Vec<Diagnostic>> {
-        let overflowed: Option<u64> = None;
-        Ok(Value::Number(
-            overflowed.expect("overflow when adding duration to instant") as f64,
-        ))
+        // The panic of issue 10, item 1, as `Instant + Duration` raises it, with a String payload.
+        let far = std::time::Duration::from_secs(u64::MAX);
+        let deadline = std::time::Instant::now()
+            .checked_add(far)
+            .ok_or_else(|| format!("{} when adding duration to instant", "overflow"));
+        match deadline {
+            Ok(_) => Ok(Value::Null),
+            Err(message) => std::panic::panic_any(message),
+        }
     }
 }
 

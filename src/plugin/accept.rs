@@ -32,9 +32,9 @@ pub const MAX_CONNECTIONS: usize = 512;
 /// The backoff after a failed `accept` (EMFILE, ENFILE, ENOBUFS): retrying at once spins a core
 /// and floods the log while nothing can change. Doubles from the first to the last value and
 /// starts over after a success; short enough that Terraform's connection waiting in the backlog
-/// is taken within a second of a descriptor freeing up.
+/// is taken soon after a descriptor frees up, at four attempts a second at most.
 const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(10);
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(250);
 
 /// At most one log line about failing accepts per interval; the others are counted into it.
 const ACCEPT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
