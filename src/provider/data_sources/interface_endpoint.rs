@@ -21,8 +21,13 @@ const ERROR_MESSAGE: &str = "error_message";
 const DELETE_REQUESTED: &str = "delete_requested";
 const ID: &str = "id";
 
-/// Atlas's 404 error codes that name one of our ids.
+/// Atlas's 404 error codes that name one of our ids. v1.0's come from Atlas's error code list;
+/// on v2, MongoDB's own SDK code treats `PRIVATE_ENDPOINT_SERVICE_NOT_FOUND` as "the endpoint
+/// service is absent", and a missing endpoint may also answer the generic `RESOURCE_NOT_FOUND`
+/// (the specification's 404 example), which names no id.
 const NOT_FOUND_CODES: &[(&str, &str)] = &[
+    ("PRIVATE_ENDPOINT_SERVICE_NOT_FOUND", PRIVATE_LINK_ID),
+    ("PRIVATE_ENDPOINT_NOT_FOUND", INTERFACE_ENDPOINT_ID),
     ("GROUP_NOT_FOUND", PROJECT_ID),
     ("INVALID_GROUP_ID", PROJECT_ID),
     ("PRIVATELINK_NOT_FOUND", PRIVATE_LINK_ID),
