@@ -184,7 +184,7 @@ impl Provider for AtlasProvider {
                     ],
                 );
                 let (state, diagnostics) = match outcome {
-                    Ok(state) => (Some(state.encode()), Vec::new()),
+                    Ok((state, warnings)) => (Some(state.encode()), warnings),
                     Err(diagnostics) => (None, diagnostics),
                 };
                 Ok(Response::new(proto::read_data_source::Response {
