@@ -71,6 +71,17 @@ impl AtlasProvider {
         }
     }
 
+    /// A provider serving exactly `data_sources`: tests register data sources of their own.
+    pub fn with_data_sources(
+        environment: Environment,
+        data_sources: Vec<Box<dyn DataSource>>,
+    ) -> Self {
+        Self {
+            data_sources,
+            ..Self::with_environment(environment)
+        }
+    }
+
     /// The data sources, for docs.
     pub fn data_sources(&self) -> &[Box<dyn DataSource>] {
         &self.data_sources
