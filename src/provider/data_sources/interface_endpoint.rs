@@ -21,8 +21,13 @@ const ERROR_MESSAGE: &str = "error_message";
 const DELETE_REQUESTED: &str = "delete_requested";
 const ID: &str = "id";
 
-/// Atlas's 404 error codes that name one of our ids.
+/// Atlas's 404 error codes that name one of our ids. v1.0's come from Atlas's error code list;
+/// on v2, MongoDB's own SDK code treats `PRIVATE_ENDPOINT_SERVICE_NOT_FOUND` as "the endpoint
+/// service is absent", and a missing endpoint may also answer the generic `RESOURCE_NOT_FOUND`
+/// (the specification's 404 example), which names no id.
 const NOT_FOUND_CODES: &[(&str, &str)] = &[
+    ("PRIVATE_ENDPOINT_SERVICE_NOT_FOUND", PRIVATE_LINK_ID),
+    ("PRIVATE_ENDPOINT_NOT_FOUND", INTERFACE_ENDPOINT_ID),
     ("GROUP_NOT_FOUND", PROJECT_ID),
     ("INVALID_GROUP_ID", PROJECT_ID),
     ("PRIVATELINK_NOT_FOUND", PRIVATE_LINK_ID),
@@ -85,14 +90,16 @@ impl DataSource for InterfaceEndpointDataSource {
                     ERROR_MESSAGE,
                     AttributeType::String,
                     Presence::Computed,
-                    "The error Atlas reports on the endpoint; null when there is none.",
+                    "The error Atlas reports on the endpoint; null when there is none (or Atlas's answer \
+                     leaves it out).",
                 ),
                 Attribute::new(
                     DELETE_REQUESTED,
                     AttributeType::Bool,
                     Presence::Computed,
                     "Whether Atlas has received a request to remove the endpoint from the private endpoint \
-                     connection.",
+                     connection; null when Atlas's answer leaves it out (the v2 specification does not \
+                     require it).",
                 ),
                 Attribute::new(
                     ID,
@@ -164,7 +171,7 @@ impl DataSource for InterfaceEndpointDataSource {
                 ],
                 not_found_codes: NOT_FOUND_CODES,
             };
-            vec![diagnostic_for(&error, &target, &context.key)]
+            vec![diagnostic_for(&error, &target, context.key)]
         };
         let endpoint = match status_wait::spec(config)? {
             None => context
@@ -250,7 +257,10 @@ fn state(config: &Value, id: &InterfaceEndpointId, endpoint: &InterfaceEndpoint)
             ERROR_MESSAGE,
             Value::optional_string(endpoint.error_message.as_deref()),
         ),
-        (DELETE_REQUESTED, Value::Bool(endpoint.delete_requested)),
+        (
+            DELETE_REQUESTED,
+            endpoint.delete_requested.map_or(Value::Null, Value::Bool),
+        ),
         (WAIT_FOR_STATUS, config.attribute(WAIT_FOR_STATUS).clone()),
         (WAIT_TIMEOUT, config.attribute(WAIT_TIMEOUT).clone()),
         (
@@ -332,13 +342,14 @@ mod tests {
             interface_endpoint_id: "vpce-08fb7e9319909ec7b".into(),
         };
         let endpoint = InterfaceEndpoint {
-            interface_endpoint_id: None,
+            interface_endpoint_id: "vpce-08fb7e9319909ec7b".into(),
             connection_status: "AVAILABLE".into(),
             error_message: None,
-            delete_requested: false,
+            delete_requested: None,
         };
         let state = state(&Value::Null, &id, &endpoint);
         assert_eq!(state.attribute(ERROR_MESSAGE), &Value::Null);
+        assert_eq!(state.attribute(DELETE_REQUESTED), &Value::Null);
         assert_eq!(
             state.attribute(ID).as_str(),
             Some("5f1a2b3c4d5e6f7a8b9c0d1e/6a1a2b3c4d5e6f7a8b9c0d1e/vpce-08fb7e9319909ec7b")

@@ -12,7 +12,7 @@ use super::schema::Schema;
 use super::value::Value;
 use crate::atlas::AtlasClient;
 
-/// What a read may use: the configured client and, for messages, the key in use.
+/// What a read may use: the configured client and, for messages, the credentials in use.
 pub struct ReadContext<'a> {
     pub client: &'a AtlasClient,
     pub key: KeyInUse<'a>,

@@ -223,10 +223,10 @@ mod tests {
 
     fn endpoint(status: &str) -> InterfaceEndpoint {
         InterfaceEndpoint {
-            interface_endpoint_id: None,
+            interface_endpoint_id: "vpce-08fb7e9319909ec7b".into(),
             connection_status: status.into(),
             error_message: (status == "REJECTED").then(|| "no route".to_owned()),
-            delete_requested: false,
+            delete_requested: Some(false),
         }
     }
 
