@@ -86,3 +86,78 @@ fn arbitrary_configurations_from_the_schemas_end_in_a_state_or_a_diagnostic() {
 fn an_empty_input_is_a_configuration_of_nulls() {
     check(&runtime(), &[]);
 }
+
+/// An object for `type_name` with every attribute of its schema null except `set`, as
+/// Terraform sends a configuration.
+fn configuration(fields: &[boundary::Field], set: &[(&str, rmpv::Value)]) -> rmpv::Value {
+    rmpv::Value::Map(
+        fields
+            .iter()
+            .map(|field| {
+                let value = set
+                    .iter()
+                    .find(|(name, _)| *name == field.name)
+                    .map(|(_, value)| value.clone())
+                    .unwrap_or(rmpv::Value::Nil);
+                (boundary::text(field.name.clone()), value)
+            })
+            .collect(),
+    )
+}
+
+/// Issue 10, item 1: these `wait_timeout` values passed validation, then panicked in the read
+/// ("overflow when adding duration to instant"). Now each ends in a diagnostic, or (for the
+/// largest duration Go accepts, about 292 years, until the documented bound refuses it) in a
+/// wait that StopProvider ends.
+#[test]
+fn overflowing_wait_timeouts_on_a_pending_endpoint_end_in_a_diagnostic_not_a_panic() {
+    let runtime = runtime();
+    for wait_timeout in [
+        "300000000000y",
+        "18446744073709551615s",
+        "292277024626y",
+        "2562047h47m16.854775807s",
+    ] {
+        runtime.block_on(async {
+            let session = boundary::Session::start(LIMITS).await.unwrap();
+            session
+                .configure(&configuration(&session.provider_fields(), &[]))
+                .await
+                .unwrap();
+            let fields = session.data_source_fields("atlas_interface_endpoint");
+            let config = configuration(
+                &fields,
+                &[
+                    ("project_id", boundary::text(fake_atlas::PROJECT_ID)),
+                    (
+                        "private_link_id",
+                        boundary::text(fake_atlas::PRIVATE_LINK_ID),
+                    ),
+                    (
+                        "interface_endpoint_id",
+                        boundary::text(boundary::ENDPOINTS[1].0),
+                    ),
+                    (
+                        "wait_for_status",
+                        rmpv::Value::Array(vec![boundary::text("AVAILABLE")]),
+                    ),
+                    ("wait_timeout", boundary::text(wait_timeout)),
+                ],
+            );
+            let mut outcome = boundary::Outcome::default();
+            let result = session
+                .read("atlas_interface_endpoint", &config, false, &mut outcome)
+                .await;
+            assert!(result.is_ok(), "{wait_timeout}: {result:?}");
+            let on_wait_timeout = outcome.last_diagnostics.iter().any(|diagnostic| {
+                diagnostic.severity == 1
+                    && format!("{:?}", diagnostic.attribute).contains("wait_timeout")
+            });
+            assert!(
+                on_wait_timeout || outcome.reads_stopped == 1,
+                "{wait_timeout}: {:?}",
+                outcome.last_diagnostics
+            );
+        });
+    }
+}

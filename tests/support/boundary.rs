@@ -330,7 +330,7 @@ fn hint_for(name: &str) -> Hint {
     }
 }
 
-fn text(value: impl Into<String>) -> Msgpack {
+pub fn text(value: impl Into<String>) -> Msgpack {
     Msgpack::String(value.into().into())
 }
 
@@ -739,6 +739,8 @@ pub struct Outcome {
     pub reads: usize,
     pub reads_with_state: usize,
     pub reads_stopped: usize,
+    /// What the last read answered, for tests of one configuration.
+    pub last_diagnostics: Vec<proto::Diagnostic>,
 }
 
 fn check_diagnostics(rpc: &str, diagnostics: &[proto::Diagnostic]) -> Result<(), String> {
@@ -800,97 +802,175 @@ async fn run_case_recording(
     limits: Limits,
     trail: &mut String,
 ) -> Result<Outcome, String> {
-    let atlas = FakeAtlas::start().await;
-    for (endpoint_id, status) in ENDPOINTS {
-        atlas.put(endpoint_id, Endpoint::with_status(status));
-    }
-    let scratch = tempfile::tempdir().map_err(|error| format!("no scratch directory: {error}"))?;
+    let session = Session::start(limits).await?;
     let mut choices = Choices::new(bytes);
     let world = World {
-        fake_url: atlas.url(),
-        fake_port: atlas.address().port(),
-        scratch: scratch.path(),
+        fake_url: session.atlas.url(),
+        fake_port: session.atlas.address().port(),
+        scratch: session.scratch.path(),
         calm: choices.below(2) == 1,
     };
-    let fake_url = world.fake_url.clone();
-    // Null arguments fall back to the environment: the fake, its keys, and no SSL_CERT_FILE.
-    let provider = AtlasProvider::with_environment(Box::new(move |name| match name {
-        "MONGODB_ATLAS_BASE_URL" => Some(fake_url.clone()),
-        "MONGODB_ATLAS_PUBLIC_API_KEY" => Some(PUBLIC_KEY.to_owned()),
-        "MONGODB_ATLAS_PRIVATE_API_KEY" => Some(PRIVATE_KEY.to_owned()),
-        _ => None,
-    }));
-    let schemas = bounded(
-        "GetProviderSchema",
-        limits.rpc_limit,
-        provider.get_provider_schema(Request::new(proto::get_provider_schema::Request {})),
-    )
-    .await?;
-
     match choices.below(8) {
-        0 => atlas.push_fault(Fault::Status {
+        0 => session.atlas.push_fault(Fault::Status {
             status: 503,
             error_code: Some("SERVICE_UNAVAILABLE".into()),
             retry_after: Some("1".into()),
         }),
-        1 => atlas.push_fault(Fault::Status {
+        1 => session.atlas.push_fault(Fault::Status {
             status: 500,
             error_code: None,
             retry_after: None,
         }),
-        2 => atlas.push_fault(Fault::Reset),
-        3 => atlas.push_fault(Fault::Body {
+        2 => session.atlas.push_fault(Fault::Reset),
+        3 => session.atlas.push_fault(Fault::Body {
             content_type: "application/json".into(),
             body: arbitrary_text(&mut choices, &[]).into_bytes(),
         }),
         _ => {}
     }
-
-    let provider_fields = schemas.provider.as_ref().map(fields_of).unwrap_or_default();
+    let provider_fields = session.provider_fields();
     let mut ignored = Chosen::default();
     let provider_config = object(&provider_fields, &mut choices, &world, 0, &mut ignored);
     note(trail, "provider configuration", &provider_config);
-    let provider_config = encode(&provider_config);
-    let validated = bounded(
-        "ValidateProviderConfig",
-        limits.rpc_limit,
-        provider.validate_provider_config(Request::new(proto::validate_provider_config::Request {
-            config: Some(provider_config.clone()),
-            ..Default::default()
-        })),
-    )
-    .await?;
-    check_diagnostics("ValidateProviderConfig", &validated.diagnostics)?;
-    // Terraform would stop at a validation error; the provider must cope either way.
-    let configured = bounded(
-        "ConfigureProvider",
-        limits.rpc_limit,
-        provider.configure_provider(Request::new(proto::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
-            config: Some(provider_config),
-            ..Default::default()
-        })),
-    )
-    .await?;
-    check_diagnostics("ConfigureProvider", &configured.diagnostics)?;
+    session.configure(&provider_config).await?;
 
     let mut outcome = Outcome::default();
-    let mut data_sources: Vec<_> = schemas.data_source_schemas.iter().collect();
-    data_sources.sort_by(|left, right| left.0.cmp(right.0));
+    let type_names = session.data_source_types();
     let reads = 1 + choices.below(3);
     for _ in 0..reads {
-        let (type_name, schema) = *choices.pick(&data_sources);
-        let fields = fields_of(schema);
+        let type_name = choices.pick(&type_names).clone();
         let mut chosen = Chosen { short_waits: true };
-        let config = object(&fields, &mut choices, &world, 0, &mut chosen);
+        let config = object(
+            &session.data_source_fields(&type_name),
+            &mut choices,
+            &world,
+            0,
+            &mut chosen,
+        );
         note(trail, &format!("{type_name} configuration"), &config);
-        let config = encode(&config);
+        let stopped = session
+            .read(&type_name, &config, chosen.short_waits, &mut outcome)
+            .await?;
+        if stopped {
+            // A stopped provider stays stopped; the remaining reads would only be cancelled.
+            break;
+        }
+    }
+    Ok(outcome)
+}
+
+/// A fresh fake Atlas (holding [`ENDPOINTS`]) and a fresh provider whose environment points at
+/// it, with the schemas the provider announced.
+pub struct Session {
+    pub atlas: FakeAtlas,
+    pub provider: AtlasProvider,
+    pub scratch: tempfile::TempDir,
+    pub schemas: proto::get_provider_schema::Response,
+    pub limits: Limits,
+}
+
+impl Session {
+    pub async fn start(limits: Limits) -> Result<Session, String> {
+        let atlas = FakeAtlas::start().await;
+        for (endpoint_id, status) in ENDPOINTS {
+            atlas.put(endpoint_id, Endpoint::with_status(status));
+        }
+        let scratch =
+            tempfile::tempdir().map_err(|error| format!("no scratch directory: {error}"))?;
+        let fake_url = atlas.url();
+        // Null arguments fall back to the environment: the fake, its keys, and no SSL_CERT_FILE.
+        let provider = AtlasProvider::with_environment(Box::new(move |name| match name {
+            "MONGODB_ATLAS_BASE_URL" => Some(fake_url.clone()),
+            "MONGODB_ATLAS_PUBLIC_API_KEY" => Some(PUBLIC_KEY.to_owned()),
+            "MONGODB_ATLAS_PRIVATE_API_KEY" => Some(PRIVATE_KEY.to_owned()),
+            _ => None,
+        }));
+        let schemas = bounded(
+            "GetProviderSchema",
+            limits.rpc_limit,
+            provider.get_provider_schema(Request::new(proto::get_provider_schema::Request {})),
+        )
+        .await?;
+        Ok(Session {
+            atlas,
+            provider,
+            scratch,
+            schemas,
+            limits,
+        })
+    }
+
+    pub fn provider_fields(&self) -> Vec<Field> {
+        self.schemas
+            .provider
+            .as_ref()
+            .map(fields_of)
+            .unwrap_or_default()
+    }
+
+    /// The data source type names, sorted so that a choice means the same one every run.
+    pub fn data_source_types(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.schemas.data_source_schemas.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    pub fn data_source_fields(&self, type_name: &str) -> Vec<Field> {
+        self.schemas
+            .data_source_schemas
+            .get(type_name)
+            .map(fields_of)
+            .unwrap_or_default()
+    }
+
+    /// ValidateProviderConfig, then ConfigureProvider whatever the validation said: Terraform
+    /// would stop at a validation error, but the provider must cope either way.
+    pub async fn configure(&self, config: &Msgpack) -> Result<(), String> {
+        let config = encode(config);
+        let validated = bounded(
+            "ValidateProviderConfig",
+            self.limits.rpc_limit,
+            self.provider.validate_provider_config(Request::new(
+                proto::validate_provider_config::Request {
+                    config: Some(config.clone()),
+                    ..Default::default()
+                },
+            )),
+        )
+        .await?;
+        check_diagnostics("ValidateProviderConfig", &validated.diagnostics)?;
+        let configured = bounded(
+            "ConfigureProvider",
+            self.limits.rpc_limit,
+            self.provider
+                .configure_provider(Request::new(proto::configure_provider::Request {
+                    terraform_version: "1.11.4".into(),
+                    config: Some(config),
+                    ..Default::default()
+                })),
+        )
+        .await?;
+        check_diagnostics("ConfigureProvider", &configured.diagnostics)
+    }
+
+    /// ValidateDataResourceConfig, then ReadDataSource bounded as the module docs say. Returns
+    /// whether the read had to be stopped.
+    pub async fn read(
+        &self,
+        type_name: &str,
+        config: &Msgpack,
+        short_waits: bool,
+        outcome: &mut Outcome,
+    ) -> Result<bool, String> {
+        let limits = self.limits;
+        let fields = self.data_source_fields(type_name);
+        let config = encode(config);
         let validated = bounded(
             "ValidateDataResourceConfig",
             limits.rpc_limit,
-            provider.validate_data_resource_config(Request::new(
+            self.provider.validate_data_resource_config(Request::new(
                 proto::validate_data_resource_config::Request {
-                    type_name: type_name.clone(),
+                    type_name: type_name.to_owned(),
                     config: Some(config.clone()),
                     ..Default::default()
                 },
@@ -898,13 +978,15 @@ async fn run_case_recording(
         )
         .await?;
         check_diagnostics("ValidateDataResourceConfig", &validated.diagnostics)?;
-        let read = provider.read_data_source(Request::new(proto::read_data_source::Request {
-            type_name: type_name.clone(),
-            config: Some(config),
-            ..Default::default()
-        }));
+        let read = self
+            .provider
+            .read_data_source(Request::new(proto::read_data_source::Request {
+                type_name: type_name.to_owned(),
+                config: Some(config),
+                ..Default::default()
+            }));
         tokio::pin!(read);
-        let must_end_by_itself = limits.short_wait_limit.filter(|_| chosen.short_waits);
+        let must_end_by_itself = limits.short_wait_limit.filter(|_| short_waits);
         let (answer, stopped) = tokio::select! {
             answer = &mut read => (answer, false),
             _ = tokio::time::sleep(must_end_by_itself.unwrap_or(limits.patience)) => {
@@ -917,7 +999,7 @@ async fn run_case_recording(
                 bounded(
                     "StopProvider",
                     limits.rpc_limit,
-                    provider.stop_provider(Request::new(proto::stop_provider::Request {})),
+                    self.provider.stop_provider(Request::new(proto::stop_provider::Request {})),
                 )
                 .await?;
                 match tokio::time::timeout(limits.grace, &mut read).await {
@@ -949,19 +1031,17 @@ async fn run_case_recording(
                 ));
             }
         }
+        outcome.last_diagnostics = answer.diagnostics;
         if stopped {
             outcome.reads_stopped += 1;
-            if !has_error(&answer.diagnostics) {
+            if !has_error(&outcome.last_diagnostics) {
                 return Err(format!(
                     "ReadDataSource of {type_name}, stopped by StopProvider, returned no error"
                 ));
             }
-            // A stopped provider stays stopped; the remaining reads would only be cancelled.
-            break;
         }
+        Ok(stopped)
     }
-    drop(scratch);
-    Ok(outcome)
 }
 
 /// A state must be an object holding exactly the schema's attributes, or Terraform fails.
