@@ -542,7 +542,7 @@ async fn missing_keys_are_reported_by_the_read_naming_arguments_and_variables() 
     )
     .await;
     let diagnostic = &response.diagnostics[0];
-    assert_eq!(diagnostic.summary, "Missing Atlas API Key");
+    assert_eq!(diagnostic.summary, "Missing Atlas Credentials");
     for needed in [
         "public_key",
         "private_key",

@@ -1,9 +1,8 @@
 //! End-to-end tests of `atlas_private_link` and `atlas_interface_endpoints`: the real
 //! `terraform` binary drives the provider against the fake Atlas.
 //!
-//! Each scenario takes the route family as a parameter: the provider's `api_version` and the
-//! path prefix every request must have. The v2 scenarios run once the provider has the
-//! `api_version` argument (see [`Route::available`]).
+//! Each scenario takes the route family as a parameter (the provider's `api_version` and the
+//! path prefix every request must have) and runs on both.
 
 use std::time::{Duration, Instant};
 
@@ -24,21 +23,11 @@ enum Route {
 }
 
 impl Route {
-    /// Whether this build of the provider can be pointed at the route.
-    fn available(self) -> bool {
+    /// The provider argument that selects the route.
+    fn provider_arguments(self) -> &'static str {
         match self {
-            Route::V1 => true,
-            Route::V2 => has_api_version(),
-        }
-    }
-
-    /// The provider arguments that select the route (none when the provider predates
-    /// `api_version` and reads v1.0 only).
-    fn provider_arguments(self) -> String {
-        match (self, has_api_version()) {
-            (Route::V1, false) => String::new(),
-            (Route::V1, true) => "  api_version = \"v1.0\"\n".to_owned(),
-            (Route::V2, _) => "  api_version = \"v2\"\n".to_owned(),
+            Route::V1 => "  api_version = \"v1.0\"\n",
+            Route::V2 => "  api_version = \"v2\"\n",
         }
     }
 
@@ -50,18 +39,12 @@ impl Route {
     }
 }
 
-fn has_api_version() -> bool {
-    terraform_provider_atlas::provider::config::schema()
-        .attribute("api_version")
-        .is_some()
-}
-
 /// A workspace whose `main.tf` is the preamble for `route` and `body`.
 async fn workspace(route: Route, body: &str) -> Workspace {
     let workspace = Workspace::new().await;
     workspace.write_main_tf(&format!(
         "{}{body}",
-        workspace.preamble(&route.provider_arguments())
+        workspace.preamble(route.provider_arguments())
     ));
     workspace
 }
@@ -402,10 +385,6 @@ macro_rules! on_routes {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $scenario() {
-                    if !super::Route::V2.available() {
-                        eprintln!("this provider has no api_version argument yet: v2 not run");
-                        return;
-                    }
                     super::$scenario(super::Route::V2).await;
                 }
             )*

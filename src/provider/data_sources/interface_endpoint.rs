@@ -14,9 +14,10 @@ const PROJECT_ID: &str = "project_id";
 const PRIVATE_LINK_ID: &str = "private_link_id";
 const INTERFACE_ENDPOINT_ID: &str = "interface_endpoint_id";
 
-/// Atlas's 404 error codes that name one of our ids: v1.0's, then v2's (MongoDB's own v2 client
-/// code treats PRIVATE_ENDPOINT_SERVICE_NOT_FOUND as "no such endpoint service"; the endpoint's
-/// own v2 code is not published, PRIVATE_ENDPOINT_NOT_FOUND is what the fake answers).
+/// Atlas's 404 error codes that name one of our ids. v1.0's come from Atlas's error code list;
+/// on v2, MongoDB's own SDK code treats `PRIVATE_ENDPOINT_SERVICE_NOT_FOUND` as "the endpoint
+/// service is absent", and a missing endpoint may also answer the generic `RESOURCE_NOT_FOUND`
+/// (the specification's 404 example), which names no id.
 pub(super) const NOT_FOUND_CODES: &[(&str, &str)] = &[
     ("GROUP_NOT_FOUND", PROJECT_ID),
     ("INVALID_GROUP_ID", PROJECT_ID),
@@ -133,13 +134,15 @@ impl DataSource for InterfaceEndpointDataSource {
             Attribute::computed(
                 "error_message",
                 AttributeType::String,
-                "The error Atlas reports on the endpoint; null when there is none.",
+                "The error Atlas reports on the endpoint; null when there is none (or Atlas's answer \
+                 leaves it out).",
             ),
             Attribute::computed(
                 "delete_requested",
                 AttributeType::Bool,
                 "Whether Atlas has received a request to remove the endpoint from the private endpoint \
-                 connection; null when Atlas does not say.",
+                 connection; null when Atlas's answer leaves it out (the v2 specification does not \
+                 require it).",
             ),
             Attribute::computed(
                 "id",
@@ -176,7 +179,7 @@ impl DataSource for InterfaceEndpointDataSource {
             &ENDPOINT_STATUSES,
             &config.wait,
             || context.client.read_interface_endpoint(&id),
-            |error| diagnostic_for(&error, &target, &context.key),
+            |error| diagnostic_for(&error, &target, context.key),
         )
         .await?;
         Ok(state(&id, endpoint))

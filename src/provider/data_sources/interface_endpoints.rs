@@ -114,7 +114,7 @@ impl DataSource for InterfaceEndpointsDataSource {
             .client
             .read_private_link(&id)
             .await
-            .map_err(|error| diagnostic_for(&error, &link::target(&id), &context.key))?;
+            .map_err(|error| diagnostic_for(&error, &link::target(&id), context.key))?;
         let ids = private_link.interface_endpoints.unwrap_or_default();
         let mut reads = stream::iter(ids)
             .map(|endpoint_id| {
@@ -154,7 +154,7 @@ impl DataSource for InterfaceEndpointsDataSource {
                         // Only the codes that name an argument of this data source.
                         not_found_codes: link::NOT_FOUND_CODES,
                     };
-                    return Err(diagnostic_for(&error, &target, &context.key).into());
+                    return Err(diagnostic_for(&error, &target, context.key).into());
                 }
             }
         }

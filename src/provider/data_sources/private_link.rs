@@ -182,7 +182,7 @@ impl DataSource for PrivateLinkDataSource {
             &LINK_STATUSES,
             &config.wait,
             || context.client.read_private_link(&id),
-            |error| diagnostic_for(&error, &target, &context.key),
+            |error| diagnostic_for(&error, &target, context.key),
         )
         .await?;
         Ok(State {
