@@ -38,7 +38,6 @@ pub(super) const NOT_FOUND_CODES: &[(&str, &str)] = &[
 pub(super) static ENDPOINT_STATUSES: StatusRules = StatusRules {
     what: "interface endpoint",
     short: "endpoint",
-    status_attribute: "connection_status",
     known: &[
         "NONE",
         "PENDING_ACCEPTANCE",

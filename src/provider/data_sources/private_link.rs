@@ -27,7 +27,6 @@ pub(super) const NOT_FOUND_CODES: &[(&str, &str)] = &[
 static LINK_STATUSES: StatusRules = StatusRules {
     what: "private link",
     short: "private link",
-    status_attribute: "status",
     known: &[
         "INITIATING",
         "WAITING_FOR_USER",

@@ -41,8 +41,6 @@ pub struct StatusRules {
     pub what: &'static str,
     /// The object, shorter, inside a sentence: "endpoint".
     pub short: &'static str,
-    /// The computed attribute that holds the status.
-    pub status_attribute: &'static str,
     /// The statuses Atlas documents; the only ones `wait_for_status` accepts.
     pub known: &'static [&'static str],
     /// Statuses the object does not leave by itself, each with what the user should do.
@@ -213,8 +211,12 @@ impl WaitConfig {
 /// Why a wait ended without a wanted status.
 #[derive(Debug)]
 pub enum WaitFailure<T> {
-    /// A read failed.
-    Atlas(AtlasError),
+    /// A read failed, after `polls` reads over `waited`.
+    Atlas {
+        error: AtlasError,
+        waited: Duration,
+        polls: u32,
+    },
     /// The object reached a status it will not leave.
     Terminal(T),
     /// `wait_timeout` ran out.
@@ -248,7 +250,20 @@ where
     wait_for_status(rules, &spec, read)
         .await
         .map_err(|failure| match failure {
-            WaitFailure::Atlas(error) => atlas_error(error).into(),
+            WaitFailure::Atlas {
+                error,
+                waited,
+                polls,
+            } => {
+                // Atlas's error says what went wrong; the wait adds how far it had come.
+                let mut diagnostic = atlas_error(error);
+                diagnostic.detail.push_str(&format!(
+                    " This ended the wait for `{WAIT_FOR_STATUS}` after {} ({} finished).",
+                    durations::show(waited),
+                    reads(polls)
+                ));
+                diagnostic.into()
+            }
             other => failure_diagnostic(rules, &spec, &other).into(),
         })
 }
@@ -268,8 +283,7 @@ where
     let started = Instant::now();
     let timed_out = |last: Option<T>, polls: u32, read_in_flight: bool| WaitFailure::TimedOut {
         last,
-        // Whole seconds read better in a message than "5s 10ms 544us".
-        waited: Duration::from_secs(started.elapsed().as_secs_f64().round() as u64),
+        waited: whole_seconds(started.elapsed()),
         polls,
         read_in_flight,
     };
@@ -283,7 +297,14 @@ where
     let mut last: Option<T> = None;
     loop {
         let object = match tokio::time::timeout_at(deadline, read()).await {
-            Ok(outcome) => outcome.map_err(WaitFailure::Atlas)?,
+            Ok(Ok(object)) => object,
+            Ok(Err(error)) => {
+                return Err(WaitFailure::Atlas {
+                    error,
+                    waited: whole_seconds(started.elapsed()),
+                    polls,
+                });
+            }
             Err(_elapsed) => return Err(timed_out(last, polls, true)),
         };
         polls += 1;
@@ -339,10 +360,11 @@ pub fn failure_diagnostic<T: HasStatus>(
         } => {
             let seen = match last {
                 Some(object) => format!(
-                    "The {} was still {} after {} ({polls} reads), not {wanted}.{}",
+                    "The {} was still {} after {} ({}), not {wanted}.{}",
                     rules.short,
                     object.status(),
                     durations::show(*waited),
+                    reads(*polls),
                     atlas_says(object)
                 ),
                 None => format!(
@@ -385,11 +407,25 @@ pub fn failure_diagnostic<T: HasStatus>(
             )
             .on(WAIT_FOR_STATUS)
         }
-        WaitFailure::Atlas(error) => Diagnostic::error(
+        WaitFailure::Atlas { error, .. } => Diagnostic::error(
             "Atlas Error While Waiting",
             format!("{error}. Please report this issue: Atlas errors have their own diagnostics."),
         ),
     }
+}
+
+/// "1 read", "6 reads".
+fn reads(count: u32) -> String {
+    if count == 1 {
+        "1 read".to_owned()
+    } else {
+        format!("{count} reads")
+    }
+}
+
+/// Whole seconds read better in a message than "5s 10ms 544us".
+fn whole_seconds(elapsed: Duration) -> Duration {
+    Duration::from_secs(elapsed.as_secs_f64().round() as u64)
 }
 
 fn article(what: &str) -> String {

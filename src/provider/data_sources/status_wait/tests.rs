@@ -10,7 +10,6 @@ use crate::provider::schema::Schema;
 static RULES: StatusRules = StatusRules {
     what: "test object",
     short: "object",
-    status_attribute: "status",
     known: &["NONE", "PENDING", "AVAILABLE", "REJECTED", "DELETING"],
     terminal: &[
         ("REJECTED", "Recreate it."),
@@ -299,4 +298,45 @@ fn null_and_duplicate_statuses_are_refused_at_validate() {
     let diagnostic = diagnostics.iter().next().unwrap();
     assert_eq!(diagnostic.summary, "Duplicate Status in Wait For Status");
     assert!(diagnostic.detail.contains("AVAILABLE more than once"));
+}
+
+/// Issue 10 item 6: when an Atlas error ends a wait, the message says how far the wait got.
+#[tokio::test(start_paused = true)]
+async fn an_atlas_error_during_a_wait_says_how_long_it_waited() {
+    let reads = RefCell::new(0);
+    let config = WaitConfig {
+        wait_for_status: Some(vec!["AVAILABLE".into()]),
+        wait_timeout: Some("1m".into()),
+    };
+    let diagnostics = read_or_wait(
+        &RULES,
+        &config,
+        || {
+            *reads.borrow_mut() += 1;
+            let first = *reads.borrow() == 1;
+            async move {
+                if first {
+                    Ok(object("PENDING"))
+                } else {
+                    Err(AtlasError::Transport {
+                        host: "127.0.0.1:9".into(),
+                        cause: "Connection refused".into(),
+                    })
+                }
+            }
+        },
+        |error| Diagnostic::error("Cannot Reach Atlas", error.to_string()),
+    )
+    .await
+    .unwrap_err();
+    let diagnostic = diagnostics.iter().next().unwrap();
+    assert_eq!(diagnostic.summary, "Cannot Reach Atlas");
+    assert!(
+        diagnostic.detail.contains("Connection refused")
+            && diagnostic
+                .detail
+                .contains("ended the wait for `wait_for_status` after 2s (1 read finished)"),
+        "{}",
+        diagnostic.detail
+    );
 }
