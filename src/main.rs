@@ -120,17 +120,27 @@ async fn serve_terraform(
     if let Some(parent) = parent {
         parent.end_when_gone(&shutdown);
     }
+    let host_gone = shutdown.clone();
     plugin::serve_with(
         PluginEnvironment::from_env(),
         provider,
         shutdown,
         Lifetime::while_host_connected(lifetime::HOST_RECONNECT_GRACE),
-        |line| {
+        move |line| {
             let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}");
-            let _ = stdout.flush();
+            let written = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
             drop(stdout);
             detach_stdout();
+            // Only Terraform reads our stdout: a closed pipe (EPIPE) means it died before we
+            // were ready, which neither the parent's death signal nor a closed connection
+            // would ever tell us, since it may have died before either could be watched.
+            if let Err(error) = written {
+                logging::info(
+                    "exiting: the handshake line could not be written, Terraform is gone",
+                    &[("error", error.to_string().into())],
+                );
+                host_gone.cancel();
+            }
         },
     )
     .await

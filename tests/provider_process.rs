@@ -354,3 +354,39 @@ fn cpu_ticks(pid: u32) -> u64 {
     };
     field(14) + field(15)
 }
+
+#[test]
+fn a_terraform_gone_before_the_handshake_leaves_no_provider_and_no_socket() {
+    // Terraform died after starting us and before reading our handshake line: nobody holds the
+    // read end of our stdout, nobody will connect, and our parent may be a wrapper that lives on.
+    let identity = terraform_like_certificate();
+    let directory = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut command = Command::new(BINARY);
+    as_terraform_starts_it(&mut command, &identity, directory.path());
+    let mut provider = command
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = provider.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = provider.kill();
+            let _ = provider.wait();
+            panic!("the provider still runs 10 s after failing to write its handshake line");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let left: Vec<_> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -92,7 +92,6 @@ pub fn accept_connections(
                     stream
                 }
                 Err(error) => {
-                    errors.record(&error, backoff);
                     let out_of_descriptors =
                         matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
                     let pause = if out_of_descriptors && silent.drop_oldest() {
@@ -103,6 +102,7 @@ pub fn accept_connections(
                         backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                         pause
                     };
+                    errors.record(&error, pause);
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
                         _ = tokio::time::sleep(pause) => {}
@@ -221,7 +221,7 @@ struct AcceptErrors {
 }
 
 impl AcceptErrors {
-    fn record(&mut self, error: &io::Error, backoff: Duration) {
+    fn record(&mut self, error: &io::Error, pause: Duration) {
         let due = self
             .last_logged
             .is_none_or(|logged| logged.elapsed() >= ACCEPT_ERROR_LOG_INTERVAL);
@@ -233,7 +233,7 @@ impl AcceptErrors {
             "accepting a plugin connection failed; retrying after a pause",
             &[
                 ("error", error.to_string().into()),
-                ("retry_in_ms", (backoff.as_millis() as u64).into()),
+                ("retry_in_ms", (pause.as_millis() as u64).into()),
                 ("failures_not_logged", self.unlogged.into()),
             ],
         );

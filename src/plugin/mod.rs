@@ -48,7 +48,9 @@ pub enum PluginError {
 }
 
 /// The largest tfplugin6 request accepted.
-pub const MAX_REQUEST_BYTES: usize = 2 * 1024 * 1024;
+/// The provider layer refuses configurations over 2 MiB with a diagnostic before decoding them;
+/// this transport bound stops anything larger before it is even buffered whole.
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// How long the server may take, once told to stop, to finish answering; then the process ends
 /// anyway. go-plugin kills a plugin that has not exited 2 s after Shutdown.
@@ -151,9 +153,9 @@ pub async fn serve_with<P: Provider>(
         .add_service(GrpcStdioServer::new(controller::Stdio {
             shutdown: shutdown.clone(),
         }))
-        // Terraform's messages are configurations of a few hundred bytes; 2 MiB leaves room for
-        // absurd values (a 1 MB id gets a diagnostic) while bounding what decoding one request
-        // can allocate.
+        // Terraform's messages are configurations of a few hundred bytes; 16 MiB leaves room for
+        // absurd values (the provider layer gives a 3 MB id its diagnostic) while bounding what
+        // one request can make us buffer.
         .add_service(
             ProviderServer::from_arc(Arc::clone(&provider))
                 .max_decoding_message_size(MAX_REQUEST_BYTES),

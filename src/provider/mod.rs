@@ -173,8 +173,8 @@ impl AtlasProvider {
         let data_source = self
             .data_source(&request.type_name)
             .map_err(|diagnostic| vec![diagnostic])?;
-        let config = Value::decode(request.config.as_ref())
-            .map_err(|error| vec![undecodable("data source configuration", error)])?;
+        let config = decode_config("data source configuration", request.config.as_ref())
+            .map_err(|diagnostic| vec![diagnostic])?;
         let configured = self.configured().ok_or_else(|| {
             vec![Diagnostic::error(
                 "Provider Not Configured",
@@ -220,6 +220,29 @@ fn route_switch_warning() -> Diagnostic {
          this read, and every later one of this run, used the versioned v2 route instead. Set \
          `api_version = \"v2\"` in the provider block to skip the v1.0 probe.",
     )
+}
+
+/// The largest configuration value decoded. Decoding msgpack can take many times the bytes it
+/// reads (an array of nils, 40 times), so size is checked first; the gRPC transport accepts
+/// larger messages (`plugin::MAX_REQUEST_BYTES`) so that an oversized value gets this diagnostic
+/// instead of a bare gRPC error.
+pub const MAX_CONFIG_BYTES: usize = 2 * 1024 * 1024;
+
+/// Decodes a configuration Terraform sent, refusing one too large to be real.
+fn decode_config(what: &str, dynamic: Option<&proto::DynamicValue>) -> Result<Value, Diagnostic> {
+    let size = dynamic.map_or(0, |value| value.msgpack.len().max(value.json.len()));
+    if size > MAX_CONFIG_BYTES {
+        return Err(Diagnostic::error(
+            "Configuration Too Large",
+            format!(
+                "The {what} Terraform sent is {size} bytes, more than the {MAX_CONFIG_BYTES} bytes (2 MiB) the \
+                 provider accepts. No attribute needs more than a few hundred bytes: an id is at most 24 \
+                 characters. Check for a value that reads a whole file (file(), templatefile()) or repeats a \
+                 string into an argument."
+            ),
+        ));
+    }
+    Value::decode(dynamic).map_err(|error| undecodable(what, error))
 }
 
 /// A value Terraform sent that we cannot read: Terraform's bug or ours.

@@ -12,8 +12,7 @@ use futures_util::FutureExt;
 use tonic::{Request, Response, Status};
 
 use super::diagnostics::{Diagnostic, to_proto};
-use super::value::Value;
-use super::{AtlasProvider, config, undecodable};
+use super::{AtlasProvider, config, decode_config};
 use crate::logging;
 use crate::proto::tfplugin6 as proto;
 use crate::proto::tfplugin6::provider_server::Provider;
@@ -92,9 +91,12 @@ impl Provider for AtlasProvider {
             "ValidateProviderConfig",
             async move {
                 let _rpc = RpcTrace::start("ValidateProviderConfig");
-                let diagnostics = match Value::decode(request.get_ref().config.as_ref()) {
+                let diagnostics = match decode_config(
+                    "provider configuration",
+                    request.get_ref().config.as_ref(),
+                ) {
                     Ok(config) => config::validate(&config),
-                    Err(error) => vec![undecodable("provider configuration", error)],
+                    Err(diagnostic) => vec![diagnostic],
                 };
                 Ok(Response::new(proto::validate_provider_config::Response {
                     diagnostics: to_proto(diagnostics),
@@ -118,11 +120,10 @@ impl Provider for AtlasProvider {
                 let request = request.into_inner();
                 let diagnostics = match (
                     self.data_source(&request.type_name),
-                    Value::decode(request.config.as_ref()),
+                    decode_config("data source configuration", request.config.as_ref()),
                 ) {
                     (Ok(data_source), Ok(config)) => data_source.validate(&config),
-                    (Err(diagnostic), _) => vec![diagnostic],
-                    (_, Err(error)) => vec![undecodable("data source configuration", error)],
+                    (Err(diagnostic), _) | (_, Err(diagnostic)) => vec![diagnostic],
                 };
                 Ok(Response::new(
                     proto::validate_data_resource_config::Response {
@@ -146,8 +147,7 @@ impl Provider for AtlasProvider {
             async move {
                 let _rpc = RpcTrace::start("ConfigureProvider");
                 let request = request.into_inner();
-                let outcome = Value::decode(request.config.as_ref())
-                    .map_err(|error| undecodable("provider configuration", error))
+                let outcome = decode_config("provider configuration", request.config.as_ref())
                     .and_then(|config| self.configure(&config, &request.terraform_version));
                 let diagnostics = outcome.unwrap_or_else(|error| vec![error]);
                 Ok(Response::new(proto::configure_provider::Response {
