@@ -15,44 +15,67 @@ use terraform_provider_atlas::plugin::accept::HANDSHAKE_DEADLINE;
 use terraform_provider_atlas::proto::tfplugin6 as proto;
 use terraform_provider_atlas::proto::tfplugin6::provider_client::ProviderClient;
 use terraform_provider_atlas::provider::AtlasProvider;
-use terraform_provider_atlas::provider::data_sources::interface_endpoint::InterfaceEndpointDataSource;
-use terraform_provider_atlas::provider::data_sources::{DataSource, ReadContext};
-use terraform_provider_atlas::provider::diagnostics::Diagnostic;
-use terraform_provider_atlas::provider::schema::Schema;
+use terraform_provider_atlas::provider::data_sources::{
+    DataSource, ReadContext, RegisteredDataSource,
+};
+use terraform_provider_atlas::provider::diagnostics::Diagnostics;
+use terraform_provider_atlas::provider::schema::{Attribute, AttributeType, Schema};
+use terraform_provider_atlas::provider::validators::Validator;
 use terraform_provider_atlas::provider::value::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tonic::transport::Channel;
 
+/// The endpoint id whose validator panics (a bug in a validator); any other id reaches the read.
+const PANICS_IN_VALIDATION: &str = "vpce-0000000000000dead";
+
 /// A data source with a bug: it panics when validated or read. Registered only here.
 struct PanickingDataSource;
 
+#[derive(serde::Deserialize)]
+struct PanickingConfig {}
+
 #[async_trait::async_trait]
 impl DataSource for PanickingDataSource {
-    fn type_name(&self) -> &'static str {
-        "atlas_panicking"
-    }
+    type Config = PanickingConfig;
+    type State = ();
+    const NAME: &'static str = "panicking";
+    const WHAT: &'static str = "panic";
 
     fn schema(&self) -> Schema {
-        InterfaceEndpointDataSource.schema()
-    }
-
-    fn validate(&self, _config: &Value) -> Vec<Diagnostic> {
-        panic!("index out of bounds: the len is 0 but the index is 3")
+        let required = |name| Attribute::required(name, AttributeType::String, "An id.");
+        let computed = |name| Attribute::computed(name, AttributeType::String, "A result.");
+        Schema {
+            description: "Panics.",
+            attributes: vec![
+                required("project_id"),
+                required("private_link_id"),
+                required("interface_endpoint_id").validated(Validator::string(|_, value| {
+                    if value == PANICS_IN_VALIDATION {
+                        panic!("index out of bounds: the len is 0 but the index is 3")
+                    }
+                    None
+                })),
+                computed("connection_status"),
+                computed("error_message"),
+                Attribute::computed("delete_requested", AttributeType::Bool, "A result."),
+                computed("id"),
+            ],
+        }
     }
 
     async fn read(
         &self,
-        _config: &Value,
+        _config: PanickingConfig,
         _context: &ReadContext<'_>,
-    ) -> Result<Value, Vec<Diagnostic>> {
+    ) -> Result<(), Diagnostics> {
         // The panic of issue 10, item 1, as `Instant + Duration` raises it, with a String payload.
         let far = std::time::Duration::from_secs(u64::MAX);
         let deadline = std::time::Instant::now()
             .checked_add(far)
             .ok_or_else(|| format!("{} when adding duration to instant", "overflow"));
         match deadline {
-            Ok(_) => Ok(Value::Null),
+            Ok(_) => Ok(()),
             Err(message) => std::panic::panic_any(message),
         }
     }
@@ -128,7 +151,7 @@ async fn a_panicking_data_source_is_an_error_diagnostic_and_the_plugin_keeps_ser
     let identity = terraform_like_certificate();
     let provider = AtlasProvider::with_data_sources(
         keys_only_environment(),
-        vec![Box::new(PanickingDataSource)],
+        vec![RegisteredDataSource::new(PanickingDataSource)],
     );
     let plugin = Plugin::start_with(
         provider,
@@ -141,7 +164,7 @@ async fn a_panicking_data_source_is_an_error_diagnostic_and_the_plugin_keeps_ser
     let validated = client
         .validate_data_resource_config(proto::validate_data_resource_config::Request {
             type_name: "atlas_panicking".into(),
-            config: Some(endpoint_config("vpce-0a0000000000000a1").encode()),
+            config: Some(endpoint_config(PANICS_IN_VALIDATION).encode()),
         })
         .await
         .expect("a panic is an answer, not a broken connection")
@@ -401,8 +424,7 @@ async fn terraform_is_served_while_another_process_holds_2000_connections() {
             .expect("GetProviderSchema succeeds")
             .into_inner()
             .data_source_schemas
-            .len()
-            == 1
+            .contains_key("atlas_interface_endpoint")
     );
     eprintln!("served Terraform in {took:?} while 2000 idle connections were held");
     drop(held);

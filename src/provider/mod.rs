@@ -24,8 +24,8 @@ use crate::logging;
 use crate::proto::tfplugin6 as proto;
 use config::ProviderSettings;
 use credentials::CredentialSource;
-use data_sources::{DataSource, ReadContext};
-use diagnostics::Diagnostic;
+use data_sources::{ReadContext, RegisteredDataSource};
+use diagnostics::{Diagnostic, Diagnostics};
 use value::Value;
 
 /// How long connecting to Atlas may take, at most (less when `request_timeout` is shorter).
@@ -36,7 +36,7 @@ pub type Environment = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The provider as Terraform sees it.
 pub struct AtlasProvider {
-    data_sources: Vec<Box<dyn DataSource>>,
+    data_sources: Vec<RegisteredDataSource>,
     configured: RwLock<Option<Arc<Configured>>>,
     stop: CancellationToken,
     environment: Environment,
@@ -74,7 +74,7 @@ impl AtlasProvider {
     /// A provider serving exactly `data_sources`: tests register data sources of their own.
     pub fn with_data_sources(
         environment: Environment,
-        data_sources: Vec<Box<dyn DataSource>>,
+        data_sources: Vec<RegisteredDataSource>,
     ) -> Self {
         Self {
             data_sources,
@@ -83,15 +83,14 @@ impl AtlasProvider {
     }
 
     /// The data sources, for docs.
-    pub fn data_sources(&self) -> &[Box<dyn DataSource>] {
+    pub fn data_sources(&self) -> &[RegisteredDataSource] {
         &self.data_sources
     }
 
-    fn data_source(&self, type_name: &str) -> Result<&dyn DataSource, Diagnostic> {
+    fn data_source(&self, type_name: &str) -> Result<&RegisteredDataSource, Diagnostic> {
         self.data_sources
             .iter()
             .find(|data_source| data_source.type_name() == type_name)
-            .map(|data_source| data_source.as_ref())
             .ok_or_else(|| {
                 Diagnostic::error(
                     "Unknown Data Source",
@@ -192,7 +191,7 @@ impl AtlasProvider {
             stop: &self.stop,
         };
         let outcome = tokio::select! {
-            outcome = data_source.read(&config, &context) => outcome,
+            outcome = data_source.read(&config, &context) => outcome.map_err(Diagnostics::into_vec),
             _ = self.stop.cancelled() => Err(vec![Diagnostic::error(
                 "Read Cancelled",
                 format!("Terraform stopped the provider (Ctrl-C or a failure elsewhere) while {} was being read.", request.type_name),
