@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use terraform_provider_atlas::plugin::lifetime::{self, Parent};
 use terraform_provider_atlas::plugin::{self, Lifetime, PluginEnvironment, handshake};
 use terraform_provider_atlas::provider::AtlasProvider;
-use terraform_provider_atlas::provider::ca_bundle::SSL_CERT_FILE;
+use terraform_provider_atlas::provider::SSL_CERT_FILE;
 use terraform_provider_atlas::{VERSION, logging};
 use tokio_util::sync::CancellationToken;
 

@@ -12,7 +12,7 @@ mod private_link;
 mod retry;
 mod routes;
 mod service_account;
-pub mod trust;
+mod trust;
 
 pub use client::{AtlasClient, ClientSettings, MAX_BODY_BYTES};
 pub use credentials::Credentials;
@@ -21,3 +21,4 @@ pub use interface_endpoint::{InterfaceEndpoint, InterfaceEndpointId};
 pub use private_link::{PrivateLink, PrivateLinkId};
 pub use retry::RetryPolicy;
 pub use routes::{API_VERSION_DATE, ApiVersion, Resource, RouteFamily, route_is_gone};
+pub(crate) use trust::is_system_bundle;

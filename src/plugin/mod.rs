@@ -3,8 +3,8 @@
 //! provider it is given and knows nothing of Atlas.
 
 pub mod accept;
-pub mod connection;
-pub mod controller;
+mod connection;
+mod controller;
 pub mod handshake;
 pub mod lifetime;
 pub mod socket;

@@ -35,7 +35,7 @@ pub fn load(
     }
     // The system bundle itself adds nothing: the trust store reads it on the first TLS handshake.
     if let Some(path) = environment(SSL_CERT_FILE).filter(|path| {
-        !path.is_empty() && !crate::atlas::trust::is_system_bundle(std::path::Path::new(path))
+        !path.is_empty() && !crate::atlas::is_system_bundle(std::path::Path::new(path))
     }) {
         certificates.extend(read_bundle(&path, &Origin::Environment(SSL_CERT_FILE))?);
     }

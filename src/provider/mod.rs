@@ -2,17 +2,22 @@
 //! data sources. Turns requests into calls on the [`crate::atlas`] client and errors into
 //! diagnostics.
 
-pub mod atlas_errors;
-pub mod ca_bundle;
+// Public: what the docs generator, the tests and the fuzz targets build on (schemas, values,
+// diagnostics, validators, the data source framework, the provider block's schema). Private:
+// how a configuration becomes a client and how an Atlas error becomes a message.
+mod atlas_errors;
+mod ca_bundle;
 pub mod config;
-pub mod credentials;
+mod credentials;
 pub mod data_sources;
 pub mod diagnostics;
-pub mod durations;
+mod durations;
 pub mod schema;
 mod service;
 pub mod validators;
 pub mod value;
+
+pub use ca_bundle::SSL_CERT_FILE;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
