@@ -2,8 +2,9 @@
 # stated in README.md ("Before you start"). Change the numbers here and in the README together.
 #
 # Terraform 1.7 is the true minimum for everything under examples/: the provider speaks plugin
-# protocol 6 (Terraform 1.0+), examples/check-block uses `check` blocks (1.5+), and
-# examples/testing uses `mock_provider` and `override_data` in `terraform test` (1.7+).
+# protocol 6 (Terraform 1.0+), examples/data-sources/atlas_interface_endpoint/check-block uses
+# `check` blocks (1.5+), and examples/testing uses `mock_provider` and `override_data` in
+# `terraform test` (1.7+).
 TERRAFORM_MINIMUM="1.7.0"
 
 # Rust: the `rust-version` of Cargo.toml, read from there so it is written down only once.

@@ -485,6 +485,7 @@ async fn a_list_of_30_endpoints_keeps_at_most_4_reads_in_flight_and_costs_31_req
     assert_eq!(ids, expected, "in Atlas's order");
     assert_eq!(atlas.requests.load(Ordering::SeqCst), 31);
     let most = atlas.most_in_flight.load(Ordering::SeqCst);
+    eprintln!("30 endpoints: 31 answered requests, at most {most} endpoint reads in flight");
     // Bounded by 4; and with 50 ms per answer the reads do overlap (a sequential read would
     // be correct but slow: 30 round trips in a row).
     assert!((2..=4).contains(&most), "at most 4 in flight, got {most}");

@@ -89,8 +89,8 @@ pub fn attributes(rules: &'static StatusRules) -> [Attribute; 2] {
                 "How long to wait for `wait_for_status`, as a duration such as `\"10m\"` or `\"90s\"`: at most \
                  `\"{}\"`. Default `\"{}\"`. The whole wait, including requests in flight and retries, ends \
                  at this deadline.",
-                durations::show(MAX_WAIT_TIMEOUT),
-                durations::show(DEFAULT_WAIT_TIMEOUT)
+                durations::show_setting(MAX_WAIT_TIMEOUT),
+                durations::show_setting(DEFAULT_WAIT_TIMEOUT)
             ),
         )
         .validated(Validator::new(timeout_check)),
@@ -175,20 +175,7 @@ fn timeout_check(attribute: &str, value: &Value, config: &Value) -> Diagnostics 
 
 /// A positive duration of at most [`MAX_WAIT_TIMEOUT`].
 fn parse_timeout(text: &str) -> Result<Duration, Diagnostic> {
-    let timeout = durations::parse_positive(WAIT_TIMEOUT, text)?;
-    if timeout > MAX_WAIT_TIMEOUT {
-        return Err(Diagnostic::error(
-            "Wait Timeout Too Long",
-            format!(
-                "`{WAIT_TIMEOUT}` is {}, longer than the {} a read may wait. Use at most \"{}\".",
-                show_value(text),
-                durations::show(MAX_WAIT_TIMEOUT),
-                durations::show(MAX_WAIT_TIMEOUT)
-            ),
-        )
-        .on(WAIT_TIMEOUT));
-    }
-    Ok(timeout)
+    durations::parse_bounded(WAIT_TIMEOUT, text, MAX_WAIT_TIMEOUT)
 }
 
 impl WaitConfig {
