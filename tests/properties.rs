@@ -646,10 +646,10 @@ proptest! {
     }
 
     #[test]
-    fn header_like_text_never_panics_and_matches_diqwests_parser(text in header_like()) {
+    fn header_like_text_never_panics_and_matches_digest_auths_parser(text in header_like()) {
         let ours = parse_challenge(&text);
         if is_header_value(&text) {
-            // What diqwest can be handed: the same parser, so the same verdict and nonce.
+            // What the digest session is handed: the same parser, so the same verdict and nonce.
             let theirs = digest_auth::parse(&text);
             prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{:?} vs {:?}", ours, theirs);
             if let (Ok(ours), Ok(theirs)) = (ours, theirs) {

@@ -96,11 +96,11 @@ pub enum ChallengeError {
 /// The longest piece of a header an error message quotes.
 const MAX_QUOTED_CHARS: usize = 40;
 
-/// Reads a `WWW-Authenticate` digest challenge with the parser diqwest uses.
+/// Reads a `WWW-Authenticate` digest challenge with the parser the digest session uses.
 ///
-/// Accepts exactly what diqwest accepts (the leading `Digest` is optional, parameters are
+/// Accepts exactly what `digest_auth::parse` accepts (the leading `Digest` is optional, parameters are
 /// quoted or plain, unknown ones are ignored, names are case-sensitive), except that a header
-/// with a byte outside visible ASCII and tab is refused, as diqwest refuses it too; see the
+/// with a byte outside visible ASCII and tab is refused, as an HTTP header value cannot carry it; see the
 /// module documentation. Never panics; time and memory are linear in the header's length.
 pub fn parse_challenge(header: &str) -> Result<Challenge, ChallengeError> {
     let parsed = parse_prompt(header)?;
