@@ -16,8 +16,10 @@ fail() {
     exit 1
 }
 
-command -v cargo >/dev/null || fail "cargo is not on PATH. Install Rust from https://rustup.rs and run this again."
-command -v terraform >/dev/null || fail "terraform is not on PATH. Install Terraform 1.11 or later and run this again."
+# shellcheck source=scripts/requirements.sh
+source "$repo_root/scripts/requirements.sh"
+require_cargo
+require_terraform
 
 step "Building the provider and the fake Atlas (release)"
 cargo build --release -p terraform-provider-atlas -p fake-atlas
@@ -90,5 +92,5 @@ terraform -chdir="$work_dir/quickstart" apply -input=false -auto-approve
 step "Done"
 cat <<EOF
 The provider is installed for every Terraform configuration that requires source "local/atlas".
-Next: the examples/ folder (check-block, postcondition, for-each), and README.md for real Atlas.
+Next: the examples/ folder (examples/data-sources/<type>/ for each data source), and README.md for real Atlas.
 EOF

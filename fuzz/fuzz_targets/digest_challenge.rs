@@ -1,7 +1,7 @@
 //! The `WWW-Authenticate` digest challenge: any text is a challenge or an error. On what an
 //! HTTP header value can carry (visible ASCII and tab), `parse_challenge` gives the same verdict
-//! as `digest_auth::parse`, the parser diqwest runs on every 401, so this also shows that
-//! parser never panics on what diqwest hands it.
+//! as `digest_auth::parse`, and it is the function the provider's digest session runs on every
+//! 401 from Atlas (`parse_prompt`), so this fuzzes production code.
 
 #![no_main]
 

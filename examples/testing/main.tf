@@ -1,6 +1,6 @@
-# A data source `postcondition` that fails the plan unless the interface endpoint is AVAILABLE,
-# so nothing that depends on PrivateLink is applied before the connection is up. The error
-# names the endpoint, its status and the error Atlas reports on it.
+# A module whose own assertions are tested with `terraform test` and a mocked provider (see
+# tests/interface_endpoint.tftest.hcl): a postcondition that fails the plan unless the
+# interface endpoint is AVAILABLE, and a `check` block that only warns.
 
 terraform {
   required_providers {
@@ -26,6 +26,12 @@ variable "interface_endpoint_id" {
   type        = string
 }
 
+variable "require_available" {
+  description = "Fail the plan unless the endpoint is AVAILABLE. Set to false while AWS is still connecting it: the check block below then only warns."
+  type        = bool
+  default     = true
+}
+
 data "atlas_interface_endpoint" "this" {
   project_id            = var.project_id
   private_link_id       = var.private_link_id
@@ -33,14 +39,21 @@ data "atlas_interface_endpoint" "this" {
 
   lifecycle {
     postcondition {
-      condition = self.connection_status == "AVAILABLE"
+      condition = !var.require_available || self.connection_status == "AVAILABLE"
       error_message = format(
-        "Interface endpoint %s is %s, not AVAILABLE, so nothing that depends on PrivateLink can be planned.%s",
+        "Interface endpoint %s is %s, not AVAILABLE.%s",
         self.interface_endpoint_id,
         self.connection_status,
         self.error_message == null ? "" : " Atlas reports: ${self.error_message}",
       )
     }
+  }
+}
+
+check "interface_endpoint_available" {
+  assert {
+    condition     = data.atlas_interface_endpoint.this.connection_status == "AVAILABLE"
+    error_message = "Interface endpoint ${var.interface_endpoint_id} is ${data.atlas_interface_endpoint.this.connection_status}, not AVAILABLE yet."
   }
 }
 

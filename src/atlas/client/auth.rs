@@ -1,0 +1,191 @@
+//! How one request authenticates: answering Atlas's digest challenge (with the session's cached
+//! nonce), or carrying a service account's bearer token (fetched once per process, renewed once
+//! after a 401), or a given access token.
+
+use std::time::Instant;
+
+use reqwest::StatusCode;
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, WWW_AUTHENTICATE,
+};
+use url::Url;
+
+use super::answer::{TOKEN_BODY_HIDDEN, decode, refuse_redirect};
+use super::{AtlasClient, Auth};
+use crate::atlas::digest::DigestSession;
+use crate::atlas::error::AtlasError;
+use crate::atlas::routes::RouteFamily;
+use crate::atlas::service_account::{Token, TokenAnswer, TokenCache};
+use crate::logging;
+
+impl AtlasClient {
+    /// Sends a GET with the configured credentials, answering a digest challenge or renewing a
+    /// refused service-account token once.
+    pub(super) async fn send_authenticated(
+        &self,
+        family: RouteFamily,
+        url: &Url,
+    ) -> Result<reqwest::Response, AtlasError> {
+        match &self.auth {
+            Auth::Digest(session) => self.send_digest(session, family, url).await,
+            Auth::ServiceAccount(cache) => {
+                let token = cache.token(None, || self.fetch_token(cache)).await?;
+                let response = self.send(family, url, Some(bearer(&token)?)).await?;
+                if response.status() != StatusCode::UNAUTHORIZED {
+                    return Ok(response);
+                }
+                // Revoked or expired early: one new token, one more try.
+                self.discard(response).await;
+                let renewed = cache
+                    .token(Some(&token), || self.fetch_token(cache))
+                    .await?;
+                self.send(family, url, Some(bearer(&renewed)?)).await
+            }
+            Auth::AccessToken(token) => self.send(family, url, Some(bearer(token)?)).await,
+        }
+    }
+
+    /// Digest: answer the cached challenge; on a 401 that carries a new challenge (the first
+    /// request, or a nonce Atlas no longer accepts), learn it and answer once more. A 401 to a
+    /// fresh answer is the caller's to report.
+    async fn send_digest(
+        &self,
+        session: &DigestSession,
+        family: RouteFamily,
+        url: &Url,
+    ) -> Result<reqwest::Response, AtlasError> {
+        let uri = request_uri(url);
+        let turn = session.turn_if_needed().await;
+        let answer = session.answer(digest_auth::HttpMethod::GET, &uri);
+        let response = self
+            .send(
+                family,
+                url,
+                answer.map(|text| header_value(&text)).transpose()?,
+            )
+            .await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let Some(challenge) = digest_challenge(response.headers()) else {
+            return Ok(response);
+        };
+        let stale = session
+            .learn(&challenge)
+            .map_err(|error| AtlasError::Challenge {
+                cause: error.to_string(),
+            })?;
+        if stale {
+            logging::debug("Atlas expired the digest nonce; answering its new one", &[]);
+        }
+        self.discard(response).await;
+        let answer = session
+            .answer(digest_auth::HttpMethod::GET, &uri)
+            .ok_or_else(|| AtlasError::Challenge {
+                cause: "the challenge could not be answered".into(),
+            })?;
+        let response = self.send(family, url, Some(header_value(&answer)?)).await;
+        drop(turn);
+        response
+    }
+
+    /// One GET on `url`, refusing a redirect.
+    async fn send(
+        &self,
+        family: RouteFamily,
+        url: &Url,
+        authorization: Option<HeaderValue>,
+    ) -> Result<reqwest::Response, AtlasError> {
+        let mut request = self.http.get(url.clone()).header(ACCEPT, family.accept());
+        if let Some(authorization) = authorization {
+            request = request.header(AUTHORIZATION, authorization);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| self.transport_error(&error))?;
+        refuse_redirect(&response)?;
+        Ok(response)
+    }
+
+    /// Gets a new token for the service account, with retries (a 429 is retried like any other).
+    async fn fetch_token(&self, cache: &TokenCache) -> Result<Token, AtlasError> {
+        let url = self.url(RouteFamily::Token, &["token"]);
+        logging::debug(
+            "requesting a service account token",
+            &[("client_id", cache.client_id.clone().into())],
+        );
+        self.with_retries(&url, |attempt| {
+            let url = &url;
+            async move {
+                let started = Instant::now();
+                let response = self
+                    .http
+                    .post(url.clone())
+                    .basic_auth(&cache.client_id, Some(&cache.client_secret))
+                    .header(ACCEPT, RouteFamily::Token.accept())
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body("grant_type=client_credentials")
+                    .send()
+                    .await
+                    .map_err(|error| self.transport_error(&error))?;
+                refuse_redirect(&response)?;
+                let answered = self
+                    .answer_body(RouteFamily::Token, url, attempt, started, response)
+                    .await?;
+                let answer: TokenAnswer = decode(RouteFamily::Token, &answered)?;
+                answer
+                    .into_token(tokio::time::Instant::now())
+                    .map_err(|problem| AtlasError::UnexpectedBody {
+                        status: 200,
+                        content_type: "application/json".into(),
+                        excerpt: TOKEN_BODY_HIDDEN.into(),
+                        cause: problem.to_string(),
+                    })
+            }
+        })
+        .await
+    }
+}
+
+/// The digest challenge of a 401, if it carries one.
+fn digest_challenge(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| {
+            value
+                .trim_start()
+                .get(..6)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("digest"))
+        })
+        .map(str::to_owned)
+}
+
+/// The request-target a digest answer hashes: path and query.
+fn request_uri(url: &Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+fn header_value(text: &str) -> Result<HeaderValue, AtlasError> {
+    HeaderValue::from_str(text).map_err(|_| AtlasError::Challenge {
+        cause: "the answer to the challenge is not a valid HTTP header value".into(),
+    })
+}
+
+fn bearer(token: &str) -> Result<HeaderValue, AtlasError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        AtlasError::UnexpectedBody {
+            status: 200,
+            content_type: "application/json".into(),
+            excerpt: TOKEN_BODY_HIDDEN.into(),
+            cause: "the access token has characters an HTTP header cannot carry".into(),
+        }
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}

@@ -1,0 +1,105 @@
+//! What a wait that did not reach a wanted status tells the user: the status it ended on (a
+//! terminal one, or the last one seen when `wait_timeout` ran out), how long it waited and how
+//! many reads finished, and what to do.
+
+use std::time::Duration;
+
+use super::{HasStatus, StatusRules, WAIT_FOR_STATUS, WAIT_TIMEOUT, WaitFailure, WaitSpec};
+use crate::provider::diagnostics::{Diagnostic, show_atlas_text, title_case};
+use crate::provider::durations;
+
+/// The diagnostic for a wait that did not reach a wanted status (Atlas errors excepted: the
+/// caller converts those in the one place that does).
+pub fn failure_diagnostic<T: HasStatus>(
+    rules: &StatusRules,
+    spec: &WaitSpec,
+    failure: &WaitFailure<T>,
+) -> Diagnostic {
+    let wanted = spec.wanted.join(" or ");
+    let atlas_says = |object: &T| match object.error_message() {
+        Some(message) => format!(" Atlas reports: {}.", show_atlas_text(message)),
+        None => String::new(),
+    };
+    match failure {
+        WaitFailure::TimedOut {
+            last,
+            waited,
+            polls,
+            read_in_flight,
+        } => {
+            let seen = match last {
+                Some(object) => format!(
+                    "The {} was still {} after {} ({}), not {wanted}.{}",
+                    rules.short,
+                    object.status(),
+                    durations::show(*waited),
+                    reads(*polls),
+                    atlas_says(object)
+                ),
+                None => format!(
+                    "No read of the {} finished within {}, so its status is not known.",
+                    rules.short,
+                    durations::show(*waited)
+                ),
+            };
+            let why = if *read_in_flight {
+                " The wait stopped at its deadline while a read was still in flight (Atlas had not \
+                 answered, or the provider was waiting to retry a failed request)."
+            } else {
+                ""
+            };
+            Diagnostic::error(
+                format!("Timed Out Waiting for {}", title_case(rules.what)),
+                format!(
+                    "{seen}{why} Raise `{WAIT_TIMEOUT}` (now {}) if {}",
+                    durations::show(spec.timeout),
+                    rules.timeout_advice
+                ),
+            )
+            .on(WAIT_TIMEOUT)
+        }
+        WaitFailure::Terminal(object) => {
+            let advice = rules
+                .terminal
+                .iter()
+                .find(|(status, _)| *status == object.status())
+                .map_or("", |(_, advice)| advice);
+            Diagnostic::error(
+                format!("{} Will Not Become Ready", title_case(rules.what)),
+                format!(
+                    "The {} is {}, a status it does not leave by itself, so it will not become {wanted}.{} \
+                     {advice}",
+                    rules.short,
+                    object.status(),
+                    atlas_says(object)
+                ),
+            )
+            .on(WAIT_FOR_STATUS)
+        }
+        WaitFailure::Atlas { error, .. } => Diagnostic::error(
+            "Atlas Error While Waiting",
+            format!("{error}. Please report this issue: Atlas errors have their own diagnostics."),
+        ),
+    }
+}
+
+/// "1 read", "6 reads".
+pub(super) fn reads(count: u32) -> String {
+    if count == 1 {
+        "1 read".to_owned()
+    } else {
+        format!("{count} reads")
+    }
+}
+
+/// Whole seconds read better in a message than "5s 10ms 544us".
+pub(super) fn whole_seconds(elapsed: Duration) -> Duration {
+    Duration::from_secs(elapsed.as_secs_f64().round() as u64)
+}
+
+pub(super) fn article(what: &str) -> String {
+    match what.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {what}"),
+        _ => format!("a {what}"),
+    }
+}

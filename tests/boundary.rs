@@ -1,0 +1,163 @@
+//! The provider at its boundary: arbitrary configurations for the provider and every data
+//! source, built from the schemas it announces, through the four RPCs Terraform calls, against
+//! the fake Atlas. No panic, no hang beyond the configured bounds, every failure a diagnostic.
+//! The design (choices from a byte stream, hints by attribute name, StopProvider after a
+//! patience) is described in `tests/support/boundary.rs`; `fuzz/fuzz_targets/boundary_config.rs`
+//! runs the same cases under libFuzzer.
+//!
+//! `PROPTEST_CASES=2000 cargo test --release --test boundary` runs it harder.
+
+#[path = "support/boundary.rs"]
+mod boundary;
+
+use std::time::Duration;
+
+use boundary::{Limits, run_case};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+/// Generous next to what a case costs (milliseconds against the in-process fake): the bounds
+/// catch hangs, not slowness, on a busy 2-core machine.
+const LIMITS: Limits = Limits {
+    patience: Duration::from_secs(1),
+    grace: Duration::from_secs(10),
+    rpc_limit: Duration::from_secs(10),
+    // A wait of at most 1 s, plus one retry after `Retry-After: 1`, plus slack.
+    short_wait_limit: Some(Duration::from_secs(4)),
+};
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(128)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+/// Runs one case to completion on `runtime`, failing with what went wrong.
+fn check(runtime: &tokio::runtime::Runtime, bytes: &[u8]) {
+    if let Err(problem) = runtime.block_on(run_case(bytes, LIMITS)) {
+        panic!("{problem}\ninput ({} bytes): {bytes:02x?}", bytes.len());
+    }
+}
+
+#[test]
+fn arbitrary_configurations_from_the_schemas_end_in_a_state_or_a_diagnostic() {
+    let runtime = runtime();
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        // A failure prints its minimal input; it becomes a plain #[test] below, not a file.
+        failure_persistence: None,
+        // A shrinking step can take `patience`; a few are enough for a byte stream.
+        max_shrink_iters: 16,
+        ..Config::default()
+    });
+    let totals = std::cell::RefCell::new(boundary::Outcome::default());
+    runner
+        .run(&vec(any::<u8>(), 0..1024), |bytes| {
+            let outcome = runtime
+                .block_on(run_case(&bytes, LIMITS))
+                .map_err(TestCaseError::fail)?;
+            let mut totals = totals.borrow_mut();
+            totals.reads += outcome.reads;
+            totals.reads_with_state += outcome.reads_with_state;
+            totals.reads_stopped += outcome.reads_stopped;
+            Ok(())
+        })
+        .unwrap();
+    let totals = totals.into_inner();
+    eprintln!("boundary: {totals:?}");
+    // The generator must reach Atlas often enough to test more than validation.
+    assert!(
+        totals.reads_with_state > 0,
+        "no read returned a state: {totals:?}"
+    );
+}
+
+#[test]
+fn an_empty_input_is_a_configuration_of_nulls() {
+    check(&runtime(), &[]);
+}
+
+/// An object for `type_name` with every attribute of its schema null except `set`, as
+/// Terraform sends a configuration.
+fn configuration(fields: &[boundary::Field], set: &[(&str, rmpv::Value)]) -> rmpv::Value {
+    rmpv::Value::Map(
+        fields
+            .iter()
+            .map(|field| {
+                let value = set
+                    .iter()
+                    .find(|(name, _)| *name == field.name)
+                    .map(|(_, value)| value.clone())
+                    .unwrap_or(rmpv::Value::Nil);
+                (boundary::text(field.name.clone()), value)
+            })
+            .collect(),
+    )
+}
+
+/// Issue 10, item 1: these `wait_timeout` values passed validation, then panicked in the read
+/// ("overflow when adding duration to instant"). Now each ends in a diagnostic, or (for the
+/// largest duration Go accepts, about 292 years, until the documented bound refuses it) in a
+/// wait that StopProvider ends.
+#[test]
+fn overflowing_wait_timeouts_on_a_pending_endpoint_end_in_a_diagnostic_not_a_panic() {
+    let runtime = runtime();
+    for wait_timeout in [
+        "300000000000y",
+        "18446744073709551615s",
+        "292277024626y",
+        "2562047h47m16.854775807s",
+    ] {
+        runtime.block_on(async {
+            let session = boundary::Session::start(LIMITS).await.unwrap();
+            session
+                .configure(&configuration(&session.provider_fields(), &[]))
+                .await
+                .unwrap();
+            let fields = session.data_source_fields("atlas_interface_endpoint");
+            let config = configuration(
+                &fields,
+                &[
+                    ("project_id", boundary::text(fake_atlas::PROJECT_ID)),
+                    (
+                        "private_link_id",
+                        boundary::text(fake_atlas::PRIVATE_LINK_ID),
+                    ),
+                    (
+                        "interface_endpoint_id",
+                        boundary::text(boundary::ENDPOINTS[1].0),
+                    ),
+                    (
+                        "wait_for_status",
+                        rmpv::Value::Array(vec![boundary::text("AVAILABLE")]),
+                    ),
+                    ("wait_timeout", boundary::text(wait_timeout)),
+                ],
+            );
+            let mut outcome = boundary::Outcome::default();
+            let result = session
+                .read("atlas_interface_endpoint", &config, false, &mut outcome)
+                .await;
+            assert!(result.is_ok(), "{wait_timeout}: {result:?}");
+            let on_wait_timeout = outcome.last_diagnostics.iter().any(|diagnostic| {
+                diagnostic.severity == 1
+                    && format!("{:?}", diagnostic.attribute).contains("wait_timeout")
+            });
+            assert!(
+                on_wait_timeout || outcome.reads_stopped == 1,
+                "{wait_timeout}: {:?}",
+                outcome.last_diagnostics
+            );
+        });
+    }
+}
