@@ -92,5 +92,5 @@ terraform -chdir="$work_dir/quickstart" apply -input=false -auto-approve
 step "Done"
 cat <<EOF
 The provider is installed for every Terraform configuration that requires source "local/atlas".
-Next: the examples/ folder (check-block, postcondition, for-each), and README.md for real Atlas.
+Next: the examples/ folder (examples/data-sources/<type>/ for each data source), and README.md for real Atlas.
 EOF

@@ -1,11 +1,12 @@
 //! The plugin binary: checks it was started by Terraform, prints the handshake line on stdout,
-//! and serves the provider until Terraform shuts it down. `--debug` serves for a debugger
-//! instead, and `--version` prints the version.
+//! and serves the provider until Terraform shuts it down or goes away. `--debug` serves for a
+//! debugger instead, and `--version` prints the version.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use terraform_provider_atlas::plugin::{self, PluginEnvironment, handshake};
+use terraform_provider_atlas::plugin::lifetime::{self, Parent};
+use terraform_provider_atlas::plugin::{self, Lifetime, PluginEnvironment, handshake};
 use terraform_provider_atlas::provider::AtlasProvider;
 use terraform_provider_atlas::provider::ca_bundle::SSL_CERT_FILE;
 use terraform_provider_atlas::{VERSION, logging};
@@ -35,6 +36,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before any thread exists: the parent-death signal is set for the calling thread only.
+    let parent = match mode {
+        Mode::Plugin => Some(Parent::arm()),
+        Mode::Debug => None,
+    };
     logging::init_from_env();
     if let Mode::Plugin = mode {
         let cookie = std::env::var(handshake::MAGIC_COOKIE_KEY).ok();
@@ -44,6 +50,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if parent.as_ref().is_some_and(Parent::is_gone) {
+        eprintln!("terraform-provider-atlas: the process that started it has already ended");
+        return ExitCode::FAILURE;
+    }
+    plugin::socket::remove_sockets_on_fatal_panic();
     let provider = provider_with_additive_ca_bundle();
     let _ = plugin::tls::crypto_provider()
         .as_ref()
@@ -62,7 +73,7 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match mode {
-        Mode::Plugin => runtime.block_on(serve_terraform(provider)),
+        Mode::Plugin => runtime.block_on(serve_terraform(provider, parent)),
         Mode::Debug => runtime.block_on(serve_debugger(provider)),
     };
     // Background tasks (idle HTTP connections, the signal listener) hold nothing worth waiting for.
@@ -97,18 +108,39 @@ fn provider_with_additive_ca_bundle() -> AtlasProvider {
     }))
 }
 
-async fn serve_terraform(provider: AtlasProvider) -> Result<(), plugin::PluginError> {
+/// Serves Terraform, and ends with it: when Terraform shuts us down, when our parent dies, when
+/// Terraform's connection closes for good, or on SIGTERM or SIGHUP.
+async fn serve_terraform(
+    provider: AtlasProvider,
+    parent: Option<Parent>,
+) -> Result<(), plugin::PluginError> {
     ignore_interrupts();
-    plugin::serve(
+    let shutdown = CancellationToken::new();
+    lifetime::end_on_termination_signals(&shutdown);
+    if let Some(parent) = parent {
+        parent.end_when_gone(&shutdown);
+    }
+    let host_gone = shutdown.clone();
+    plugin::serve_with(
         PluginEnvironment::from_env(),
         provider,
-        CancellationToken::new(),
-        |line| {
+        shutdown,
+        Lifetime::while_host_connected(lifetime::HOST_RECONNECT_GRACE),
+        move |line| {
             let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}");
-            let _ = stdout.flush();
+            let written = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
             drop(stdout);
             detach_stdout();
+            // Only Terraform reads our stdout: a closed pipe (EPIPE) means it died before we
+            // were ready, which neither the parent's death signal nor a closed connection
+            // would ever tell us, since it may have died before either could be watched.
+            if let Err(error) = written {
+                logging::info(
+                    "exiting: the handshake line could not be written, Terraform is gone",
+                    &[("error", error.to_string().into())],
+                );
+                host_gone.cancel();
+            }
         },
     )
     .await
@@ -133,9 +165,11 @@ fn detach_stdout() {
 }
 
 /// Serves without TLS for a debugger-attached process and prints the `TF_REATTACH_PROVIDERS`
-/// value to export; serves until interrupted.
+/// value to export; serves until interrupted (Ctrl-C, SIGTERM, SIGHUP), however many Terraform
+/// commands attach and leave.
 async fn serve_debugger(provider: AtlasProvider) -> Result<(), plugin::PluginError> {
     let shutdown = CancellationToken::new();
+    lifetime::end_on_termination_signals(&shutdown);
     let interrupted = shutdown.clone();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;

@@ -7,7 +7,8 @@ use fake_atlas::tls::TestAuthority;
 use fake_atlas::{Endpoint, FakeAtlas, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY};
 use rustls::pki_types::CertificateDer;
 use terraform_provider_atlas::atlas::{
-    AtlasClient, AtlasError, ClientSettings, InterfaceEndpointId, RetryPolicy,
+    ApiVersion, AtlasClient, AtlasError, ClientSettings, Credentials, InterfaceEndpointId,
+    RetryPolicy,
 };
 use url::Url;
 
@@ -16,8 +17,11 @@ const ENDPOINT_ID: &str = "vpce-08fb7e9319909ec7b";
 fn client(base_url: &str, extra_roots: Vec<CertificateDer<'static>>) -> AtlasClient {
     AtlasClient::new(ClientSettings {
         base_url: Url::parse(base_url).unwrap(),
-        public_key: PUBLIC_KEY.into(),
-        private_key: PRIVATE_KEY.into(),
+        credentials: Credentials::ApiKey {
+            public_key: PUBLIC_KEY.into(),
+            private_key: PRIVATE_KEY.into(),
+        },
+        api_version: ApiVersion::Legacy,
         user_agent: "test".into(),
         request_timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(10),

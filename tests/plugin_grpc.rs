@@ -542,7 +542,7 @@ async fn missing_keys_are_reported_by_the_read_naming_arguments_and_variables() 
     )
     .await;
     let diagnostic = &response.diagnostics[0];
-    assert_eq!(diagnostic.summary, "Missing Atlas API Key");
+    assert_eq!(diagnostic.summary, "Missing Atlas Credentials");
     for needed in [
         "public_key",
         "private_key",
@@ -815,7 +815,26 @@ async fn no_error_path_shows_the_private_key() {
 }
 
 #[tokio::test]
-async fn a_request_over_the_size_limit_is_refused_and_the_server_keeps_serving() {
+async fn an_id_over_two_mebibytes_gets_a_diagnostic_and_the_server_keeps_serving() {
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let huge = "a".repeat(3 * 1024 * 1024);
+    let config = endpoint_config(text(&huge), text(PRIVATE_LINK_ID), text(ENDPOINT_ID));
+    let response = client
+        .validate_data_resource_config(proto::validate_data_resource_config::Request {
+            type_name: "atlas_interface_endpoint".into(),
+            config: Some(config.encode()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.diagnostics.len(), 1, "{:?}", response.diagnostics);
+    assert_eq!(response.diagnostics[0].summary, "Configuration Too Large");
+    assert!(response.diagnostics[0].detail.contains("2 MiB"));
+}
+
+#[tokio::test]
+async fn a_request_over_the_transport_limit_is_refused_and_the_server_keeps_serving() {
     let plugin = Plugin::start(None).await;
     let mut client = plugin.provider(None).await;
     let huge = "a".repeat(terraform_provider_atlas::plugin::MAX_REQUEST_BYTES + 1);

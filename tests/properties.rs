@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::json;
 use terraform_provider_atlas::atlas::challenge::{Algorithm, ChallengeError, parse_challenge};
-use terraform_provider_atlas::atlas::{ApiError, InterfaceEndpoint};
+use terraform_provider_atlas::atlas::{ApiError, InterfaceEndpoint, RouteFamily};
 use terraform_provider_atlas::provider::value::{DecodeError, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -756,11 +756,16 @@ fn expected_endpoint(value: &serde_json::Value) -> Option<InterfaceEndpoint> {
         Some(serde_json::Value::String(text)) => Some(Some(text.clone())),
         Some(_) => None,
     };
+    let optional_bool = |name: &str| match object.get(name) {
+        None | Some(serde_json::Value::Null) => Some(None),
+        Some(serde_json::Value::Bool(flag)) => Some(Some(*flag)),
+        Some(_) => None,
+    };
     Some(InterfaceEndpoint {
-        interface_endpoint_id: optional_text("interfaceEndpointId")?,
+        interface_endpoint_id: object.get("interfaceEndpointId")?.as_str()?.to_owned(),
         connection_status: object.get("connectionStatus")?.as_str()?.to_owned(),
         error_message: optional_text("errorMessage")?,
-        delete_requested: object.get("deleteRequested")?.as_bool()?,
+        delete_requested: optional_bool("deleteRequested")?,
     })
 }
 
@@ -777,7 +782,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_are_an_endpoint_or_an_error(bytes in vec(any::<u8>(), 0..512), status in status()) {
         let _ = serde_json::from_slice::<InterfaceEndpoint>(&bytes);
-        let error = ApiError::from_body(status, &bytes, None);
+        let error = ApiError::from_body(status, &bytes, None, RouteFamily::Versioned);
         prop_assert_eq!(error.status, status);
         if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
             // Not JSON: the detail is a short, printable excerpt.
@@ -796,7 +801,7 @@ proptest! {
         if value.is_object() {
             prop_assert_eq!(decoded.ok(), expected_endpoint(&value));
         }
-        let error = ApiError::from_body(status, &bytes, None);
+        let error = ApiError::from_body(status, &bytes, None, RouteFamily::Versioned);
         if let Some(object) = value.as_object() {
             let text = |name: &str| object.get(name).and_then(serde_json::Value::as_str);
             let is_text_or_null = |name: &str| {
@@ -817,26 +822,27 @@ proptest! {
 
     #[test]
     fn valid_endpoint_with_extra_fields_in_any_order_decodes(
-        id in prop::option::of("vpce-[0-9a-f]{17}"),
+        id in "vpce-[0-9a-f]{17}",
         status_text in prop_oneof![
             prop::sample::select(vec!["NONE", "PENDING_ACCEPTANCE", "PENDING", "AVAILABLE",
                                       "REJECTED", "DELETING"]).prop_map(str::to_owned),
             any::<String>(),
         ],
         error_message in prop::option::of(any::<String>()),
-        delete_requested in any::<bool>(),
+        delete_requested in prop::option::of(any::<bool>()),
         explicit_nulls in any::<bool>(),
         extra in vec(("[a-zA-Z_]{1,16}", json_value()), 0..6),
         seed in any::<u64>(),
     ) {
         let mut fields = vec![
             ("connectionStatus".to_owned(), json!(status_text)),
-            ("deleteRequested".to_owned(), json!(delete_requested)),
+            ("interfaceEndpointId".to_owned(), json!(id)),
         ];
-        for (name, field) in [("interfaceEndpointId", &id), ("errorMessage", &error_message)] {
-            if field.is_some() || explicit_nulls {
-                fields.push((name.to_owned(), json!(field)));
-            }
+        if error_message.is_some() || explicit_nulls {
+            fields.push(("errorMessage".to_owned(), json!(error_message)));
+        }
+        if delete_requested.is_some() || explicit_nulls {
+            fields.push(("deleteRequested".to_owned(), json!(delete_requested)));
         }
         let known = ["connectionStatus", "deleteRequested", "interfaceEndpointId", "errorMessage"];
         fields.extend(extra.into_iter().filter(|(name, _)| !known.contains(&name.as_str())));
@@ -888,7 +894,7 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
         ),
     ] {
         assert!(serde_json::from_str::<InterfaceEndpoint>(&body).is_err());
-        let error = ApiError::from_body(500, body.as_bytes(), None);
+        let error = ApiError::from_body(500, body.as_bytes(), None, RouteFamily::Legacy);
         assert!(error.detail.unwrap().ends_with('…'));
     }
 }

@@ -641,7 +641,7 @@ async fn access_list_403_quotes_atlas() {
     for phrase in [
         "HTTP 403 IP_ADDRESS_NOT_ON_ACCESS_LIST",
         "IP address 127.0.0.1 is not allowed to access this resource.",
-        "Add the public IP address of the machine running Terraform to the API key's access list",
+        "Add the public IP address of the machine running Terraform to the access list of the API key or service account",
         AVAILABLE_ENDPOINT,
     ] {
         assert!(error.contains(phrase), "missing {phrase:?} in: {error}");

@@ -1,6 +1,7 @@
-# Configures the provider with an Atlas programmatic API key. Every argument falls back to an
-# environment variable, so `provider "atlas" {}` works when MONGODB_ATLAS_PUBLIC_API_KEY and
-# MONGODB_ATLAS_PRIVATE_API_KEY are set.
+# Configures the provider. Every argument falls back to environment variables, so
+# `provider "atlas" {}` works when, for a service account, MONGODB_ATLAS_CLIENT_ID and
+# MONGODB_ATLAS_CLIENT_SECRET are set, or, for an API key, MONGODB_ATLAS_PUBLIC_API_KEY and
+# MONGODB_ATLAS_PRIVATE_API_KEY. Set one kind: a service account is used before an API key.
 
 terraform {
   required_providers {
@@ -9,6 +10,19 @@ terraform {
       version = "0.1.0"
     }
   }
+}
+
+variable "atlas_client_id" {
+  description = "An Atlas service account's client id; null falls back to the environment."
+  type        = string
+  default     = null
+}
+
+variable "atlas_client_secret" {
+  description = "The service account's secret; null falls back to the environment."
+  type        = string
+  default     = null
+  sensitive   = true
 }
 
 variable "atlas_public_key" {
@@ -25,9 +39,15 @@ variable "atlas_private_key" {
 }
 
 provider "atlas" {
-  public_key  = var.atlas_public_key
-  private_key = var.atlas_private_key
+  client_id     = var.atlas_client_id
+  client_secret = var.atlas_client_secret
+  public_key    = var.atlas_public_key
+  private_key   = var.atlas_private_key
+
+  # "auto" (the default) moves to the v2 routes by itself when Atlas has retired v1.0;
+  # "v2" skips the probe.
+  api_version = "auto"
 
   # For Atlas for Government:
-  # base_url = "https://cloud.mongodbgov.com"
+  # is_mongodbgov_cloud = true
 }

@@ -2,17 +2,16 @@
 //! value.
 //!
 //! The bytes of this header come from outside, so reading them must give a value or an error
-//! for any input: never a panic, a hang or a large allocation. diqwest answers every 401 by
-//! handing the header to `digest_auth::parse`; [`parse_challenge`] calls that same parser, so
-//! it is the function the fuzz target `digest_challenge` and the property tests in
-//! `tests/properties.rs` exercise on behalf of the header.
+//! for any input: never a panic, a hang or a large allocation. The provider's digest session (`atlas::digest`) reads every challenge through
+//! [`parse_prompt`], and [`parse_challenge`] is the same function with a typed result, so the fuzz
+//! target `digest_challenge` and the property tests in `tests/properties.rs` exercise the code
+//! that runs on every 401 from Atlas.
 //!
 //! `digest_auth::parse` (0.3.1) panics on some non-ASCII input: its tokenizer numbers the
 //! *characters* of the header but slices the string with those numbers as *byte* offsets, so
-//! `€a=1` slices inside the `€` and panics. diqwest never reaches that: it takes the header
-//! through `HeaderValue::to_str`, which refuses anything but visible ASCII and tab. We refuse
-//! the same bytes first, for which characters and bytes are the same, which removes the only
-//! panic. This check, not `catch_unwind`, is the guard: an unwinding panic would still print to
+//! `€a=1` slices inside the `€` and panics. We refuse anything but visible ASCII and tab first
+//! (what `HeaderValue::to_str` accepts), for which characters and bytes are the same, which
+//! removes the only panic. This check, not `catch_unwind`, is the guard: an unwinding panic would still print to
 //! stderr, which Terraform reads as the plugin's log, and it would abort a build with
 //! `panic = "abort"`.
 
@@ -104,13 +103,7 @@ const MAX_QUOTED_CHARS: usize = 40;
 /// with a byte outside visible ASCII and tab is refused, as diqwest refuses it too; see the
 /// module documentation. Never panics; time and memory are linear in the header's length.
 pub fn parse_challenge(header: &str) -> Result<Challenge, ChallengeError> {
-    if let Some(offset) = header
-        .bytes()
-        .position(|byte| !(byte == b'\t' || (b' '..=b'~').contains(&byte)))
-    {
-        return Err(ChallengeError::NotVisibleAscii { offset });
-    }
-    let parsed = digest_auth::parse(header).map_err(map_error)?;
+    let parsed = parse_prompt(header)?;
     let qop_auth = parsed
         .qop
         .as_deref()
@@ -123,6 +116,26 @@ pub fn parse_challenge(header: &str) -> Result<Challenge, ChallengeError> {
         stale: parsed.stale,
         algorithm: algorithm(parsed.algorithm),
     })
+}
+
+/// Reads a challenge into the form `digest_auth` answers: what the provider's digest session
+/// (`atlas::digest`) caches and answers with an increasing `nc`. The same guard as
+/// [`parse_challenge`]: visible ASCII only, so `digest_auth::parse` cannot panic.
+///
+/// Quoted values are unescaped here (`realm="MMS \"Public\" API"` becomes `MMS "Public" API`)
+/// and escaped again when the answer is written, as RFC 7616 section 3.4 and RFC 7230's
+/// quoted-string require; the session keeps the parsed value, never the header text, so a
+/// reused nonce is sent back whole.
+pub(crate) fn parse_prompt(
+    header: &str,
+) -> Result<digest_auth::WwwAuthenticateHeader, ChallengeError> {
+    if let Some(offset) = header
+        .bytes()
+        .position(|byte| !(byte == b'\t' || (b' '..=b'~').contains(&byte)))
+    {
+        return Err(ChallengeError::NotVisibleAscii { offset });
+    }
+    digest_auth::parse(header).map_err(map_error)
 }
 
 fn algorithm(parsed: digest_auth::Algorithm) -> Algorithm {

@@ -1,14 +1,23 @@
-//! The HTTP client for the MongoDB Atlas Admin API: digest auth, the typed responses and the
-//! typed error. Knows nothing of Terraform.
+//! The HTTP client for the MongoDB Atlas Admin API: route families, authentication (digest API
+//! keys and service accounts), retries, the typed responses and the typed error. Knows nothing
+//! of Terraform.
 
 pub mod challenge;
-pub mod client;
-pub mod error;
-pub mod interface_endpoint;
-pub mod retry;
+mod client;
+mod credentials;
+mod digest;
+mod error;
+mod interface_endpoint;
+mod private_link;
+mod retry;
+mod routes;
+mod service_account;
 pub mod trust;
 
-pub use client::{AtlasClient, ClientSettings};
-pub use error::{ApiError, AtlasError, TimeoutPhase};
+pub use client::{AtlasClient, ClientSettings, MAX_BODY_BYTES};
+pub use credentials::Credentials;
+pub use error::{ApiError, AtlasError, TimeoutPhase, excerpt};
 pub use interface_endpoint::{InterfaceEndpoint, InterfaceEndpointId};
+pub use private_link::{PrivateLink, PrivateLinkId};
 pub use retry::RetryPolicy;
+pub use routes::{API_VERSION_DATE, ApiVersion, Resource, RouteFamily, route_is_gone};

@@ -2,7 +2,8 @@
 //!
 //! Atlas is shared and rate-limited, so a read retries what is likely to pass on a later try:
 //! 429, 502, 503, 504 and failed connections, with exponential backoff and full jitter, or
-//! exactly `Retry-After` when Atlas sends one; 500 too, but fewer times. An error about the
+//! exactly as long as Atlas asks (`Retry-After`, or the wait its 429 body states); 500 too, but
+//! fewer times. A redirect is never retried (nor followed). An error about the
 //! request itself (400, 401, 403, 404) or an answer that never came is not retried.
 
 use std::time::Duration;
@@ -55,9 +56,9 @@ impl RetryPolicy {
             return None;
         }
         if let AtlasError::Api(api) = error
-            && let Some(retry_after) = api.retry_after
+            && let Some(wait) = api.requested_wait()
         {
-            return (retry_after <= self.max_retry_after).then_some(retry_after);
+            return (wait <= self.max_retry_after).then_some(wait);
         }
         Some(self.jittered_backoff(retry))
     }
@@ -80,15 +81,12 @@ mod tests {
     use super::*;
     use crate::atlas::ApiError;
     use crate::atlas::error::TimeoutPhase;
+    use crate::atlas::routes::RouteFamily;
 
     fn status(status: u16, retry_after: Option<u64>) -> AtlasError {
-        AtlasError::Api(ApiError {
-            status,
-            error_code: None,
-            detail: None,
-            reason: None,
-            retry_after: retry_after.map(Duration::from_secs),
-        })
+        let mut api = ApiError::new(status, None, RouteFamily::Legacy);
+        api.retry_after = retry_after.map(Duration::from_secs);
+        AtlasError::Api(api)
     }
 
     #[test]
@@ -132,6 +130,39 @@ mod tests {
             Some(Duration::from_secs(3))
         );
         assert_eq!(policy.delay_before_retry(&status(429, Some(3600)), 1), None);
+    }
+
+    #[test]
+    fn token_bucket_wait_from_the_body_is_honoured_and_capped() {
+        let policy = RetryPolicy::with_max_retries(4);
+        let limited = |seconds: u64| {
+            AtlasError::Api(ApiError::from_body(
+                429,
+                format!(
+                    r#"{{"errorCode":"RATE_LIMITED_TOKEN_BUCKET","detail":"Please retry after {seconds} seconds"}}"#
+                )
+                .as_bytes(),
+                None,
+                RouteFamily::Versioned,
+            ))
+        };
+        assert_eq!(
+            policy.delay_before_retry(&limited(3), 1),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(policy.delay_before_retry(&limited(500), 1), None);
+    }
+
+    #[test]
+    fn redirects_are_never_retried() {
+        let redirect = AtlasError::Redirect {
+            status: 307,
+            location: Some("http://127.0.0.1:1/".into()),
+        };
+        assert_eq!(
+            RetryPolicy::with_max_retries(4).delay_before_retry(&redirect, 1),
+            None
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Accepted connections on the plugin socket, plain or TLS, as one type tonic can serve.
+//! Accepted connections on the plugin socket, plain or TLS, as one type tonic can serve, and the
+//! count of those open, which tells when Terraform has gone.
 
 use std::io;
 use std::pin::Pin;
@@ -6,20 +7,80 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
+use tokio::net::UnixStream;
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio_rustls::server::TlsStream;
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::server::Connected;
 
-use crate::logging;
+/// One connection from Terraform: its stream, its slot among [`MAX_CONNECTIONS`], and its
+/// place in the count of open connections.
+pub struct PluginConnection {
+    stream: Stream,
+    _slot: OwnedSemaphorePermit,
+    _open: OpenConnection,
+}
 
-/// One connection from Terraform.
-pub enum PluginConnection {
+enum Stream {
     Plain(UnixStream),
     Tls(Box<TlsStream<UnixStream>>),
+}
+
+impl PluginConnection {
+    pub(crate) fn plain(
+        stream: UnixStream,
+        slot: OwnedSemaphorePermit,
+        open: &OpenConnections,
+    ) -> Self {
+        Self {
+            stream: Stream::Plain(stream),
+            _slot: slot,
+            _open: open.opened(),
+        }
+    }
+
+    pub(crate) fn tls(
+        stream: TlsStream<UnixStream>,
+        slot: OwnedSemaphorePermit,
+        open: &OpenConnections,
+    ) -> Self {
+        Self {
+            stream: Stream::Tls(Box::new(stream)),
+            _slot: slot,
+            _open: open.opened(),
+        }
+    }
+}
+
+/// How many connections are established (past the TLS handshake) and not yet closed. The
+/// server drops a connection's stream when the peer closes it, which counts it out.
+#[derive(Clone)]
+pub struct OpenConnections(Arc<watch::Sender<usize>>);
+
+impl Default for OpenConnections {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(0)))
+    }
+}
+
+impl OpenConnections {
+    /// Follows the count as it changes.
+    pub fn watch(&self) -> watch::Receiver<usize> {
+        self.0.subscribe()
+    }
+
+    fn opened(&self) -> OpenConnection {
+        self.0.send_modify(|count| *count += 1);
+        OpenConnection(Arc::clone(&self.0))
+    }
+}
+
+/// One established connection in the count, until dropped.
+struct OpenConnection(Arc<watch::Sender<usize>>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count = count.saturating_sub(1));
+    }
 }
 
 impl Connected for PluginConnection {
@@ -34,9 +95,9 @@ impl AsyncRead for PluginConnection {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            PluginConnection::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
-            PluginConnection::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
+        match &mut self.get_mut().stream {
+            Stream::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -47,23 +108,23 @@ impl AsyncWrite for PluginConnection {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            PluginConnection::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
-            PluginConnection::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().stream {
+            Stream::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            PluginConnection::Plain(stream) => Pin::new(stream).poll_flush(cx),
-            PluginConnection::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(stream) => Pin::new(stream).poll_flush(cx),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            PluginConnection::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
-            PluginConnection::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
         }
     }
 
@@ -72,75 +133,16 @@ impl AsyncWrite for PluginConnection {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            PluginConnection::Plain(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
-            PluginConnection::Tls(stream) => {
-                Pin::new(stream.as_mut()).poll_write_vectored(cx, bufs)
-            }
+        match &mut self.get_mut().stream {
+            Stream::Plain(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            PluginConnection::Plain(stream) => stream.is_write_vectored(),
-            PluginConnection::Tls(stream) => stream.is_write_vectored(),
+        match &self.stream {
+            Stream::Plain(stream) => stream.is_write_vectored(),
+            Stream::Tls(stream) => stream.is_write_vectored(),
         }
     }
-}
-
-/// Accepts connections until `shutdown`, finishing TLS handshakes concurrently so that one slow
-/// or hostile peer cannot hold up the others. A peer that fails the handshake (no certificate,
-/// another certificate) is logged and dropped.
-pub fn accept_connections(
-    listener: UnixListener,
-    acceptor: Option<TlsAcceptor>,
-    shutdown: CancellationToken,
-) -> ReceiverStream<io::Result<PluginConnection>> {
-    let (sender, receiver) = mpsc::channel(16);
-    let acceptor = acceptor.map(Arc::new);
-    tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                accepted = listener.accept() => accepted,
-            };
-            let stream = match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    logging::warn(
-                        "accepting a plugin connection failed",
-                        &[("error", error.to_string().into())],
-                    );
-                    continue;
-                }
-            };
-            match &acceptor {
-                None => {
-                    if sender
-                        .send(Ok(PluginConnection::Plain(stream)))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-                Some(acceptor) => {
-                    let acceptor = Arc::clone(acceptor);
-                    let sender = sender.clone();
-                    tokio::spawn(async move {
-                        match acceptor.accept(stream).await {
-                            Ok(tls) => {
-                                let _ = sender.send(Ok(PluginConnection::Tls(Box::new(tls)))).await;
-                            }
-                            Err(error) => logging::warn(
-                                "refused a plugin connection: TLS handshake failed",
-                                &[("error", error.to_string().into())],
-                            ),
-                        }
-                    });
-                }
-            }
-        }
-    });
-    ReceiverStream::new(receiver)
 }

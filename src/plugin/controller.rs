@@ -1,5 +1,8 @@
 //! go-plugin's controller (Terraform's "shut down now") and stdio services.
 
+use std::pin::Pin;
+
+use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
@@ -23,17 +26,26 @@ impl GrpcController for Controller {
 }
 
 /// Nothing is ever written to our stdout after the handshake, and logs go straight to stderr,
-/// so the stdio stream ends at once with nothing in it.
-pub struct Stdio;
+/// so the stdio stream carries nothing; it stays open until the plugin stops, as go-plugin's own
+/// server keeps it (grpc_stdio.go). An open stream also keeps grpc-go's client from closing an
+/// idle connection (channel idleness, 30 minutes by default since grpc-go PR 6585), which we
+/// would take for Terraform leaving.
+pub struct Stdio {
+    pub shutdown: CancellationToken,
+}
 
 #[tonic::async_trait]
 impl GrpcStdio for Stdio {
-    type StreamStdioStream = tokio_stream::Empty<Result<StdioData, Status>>;
+    type StreamStdioStream =
+        Pin<Box<dyn Stream<Item = Result<StdioData, Status>> + Send + 'static>>;
 
     async fn stream_stdio(
         &self,
         _request: Request<()>,
     ) -> Result<Response<Self::StreamStdioStream>, Status> {
-        Ok(Response::new(tokio_stream::empty()))
+        let stopped = self.shutdown.clone().cancelled_owned();
+        Ok(Response::new(Box::pin(
+            futures_util::stream::once(stopped).filter_map(|()| std::future::ready(None)),
+        )))
     }
 }

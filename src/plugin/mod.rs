@@ -1,16 +1,19 @@
 //! Process mechanics of a go-plugin gRPC plugin: the socket, mutual TLS, the handshake line,
-//! health, controller shutdown and stdio. Serves whatever tfplugin6 provider it is given and
-//! knows nothing of Atlas.
+//! health, controller shutdown and stdio, and when the process ends. Serves whatever tfplugin6
+//! provider it is given and knows nothing of Atlas.
 
+pub mod accept;
 pub mod connection;
 pub mod controller;
 pub mod handshake;
+pub mod lifetime;
+pub mod socket;
 pub mod tls;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::UnixListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
@@ -19,6 +22,7 @@ use crate::logging;
 use crate::proto::go_plugin::grpc_controller_server::GrpcControllerServer;
 use crate::proto::go_plugin::grpc_stdio_server::GrpcStdioServer;
 use crate::proto::tfplugin6::provider_server::{Provider, ProviderServer};
+pub use lifetime::Lifetime;
 
 /// Why the plugin could not start or serve.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +48,13 @@ pub enum PluginError {
 }
 
 /// The largest tfplugin6 request accepted.
-pub const MAX_REQUEST_BYTES: usize = 2 * 1024 * 1024;
+/// The provider layer refuses configurations over 2 MiB with a diagnostic before decoding them;
+/// this transport bound stops anything larger before it is even buffered whole.
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long the server may take, once told to stop, to finish answering; then the process ends
+/// anyway. go-plugin kills a plugin that has not exited 2 s after Shutdown.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// What the host told the plugin through the environment.
 #[derive(Clone, Debug)]
@@ -77,6 +87,26 @@ pub async fn serve<P: Provider>(
     shutdown: CancellationToken,
     announce: impl FnOnce(String),
 ) -> Result<(), PluginError> {
+    serve_with(
+        environment,
+        provider,
+        shutdown,
+        Lifetime::until_shutdown(),
+        announce,
+    )
+    .await
+}
+
+/// [`serve`], also ending as `lifetime` says. However serving ends, the provider is first told
+/// to stop (StopProvider, which cancels reads in flight), the server gets [`DRAIN_LIMIT`] to
+/// send its last answers, and the socket file is removed.
+pub async fn serve_with<P: Provider>(
+    environment: PluginEnvironment,
+    provider: P,
+    shutdown: CancellationToken,
+    lifetime: Lifetime,
+    announce: impl FnOnce(String),
+) -> Result<(), PluginError> {
     let tls = match &environment.client_certificate_pem {
         Some(pem) => {
             let identity = tls::ServerIdentity::generate()?;
@@ -85,9 +115,17 @@ pub async fn serve<P: Provider>(
         }
         None => None,
     };
-    let (listener, socket) = bind_socket(&environment.socket_dir)?;
+    let (listener, socket) = socket::bind_socket(&environment.socket_dir)?;
     let acceptor = tls.as_ref().map(|(_, acceptor)| acceptor.clone());
-    let incoming = connection::accept_connections(listener, acceptor, shutdown.clone());
+    let open = connection::OpenConnections::default();
+    let incoming = accept::accept_connections(listener, acceptor, shutdown.clone(), open.clone());
+    if let Some(grace) = lifetime.end_after_last_connection {
+        tokio::spawn(lifetime::end_when_host_leaves(
+            open.watch(),
+            grace,
+            shutdown.clone(),
+        ));
+    }
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -95,66 +133,55 @@ pub async fn serve<P: Provider>(
         .await;
 
     announce(handshake::handshake_line(
-        &socket.0,
+        socket.path(),
         tls.as_ref().map(|(certificate, _)| certificate.as_ref()),
     ));
     logging::debug(
         "plugin serving",
         &[
-            ("socket", socket.0.display().to_string().into()),
+            ("socket", socket.path().display().to_string().into()),
             ("tls", tls.is_some().into()),
         ],
     );
 
-    Server::builder()
+    let provider = Arc::new(provider);
+    let server = Server::builder()
         .add_service(health_service)
         .add_service(GrpcControllerServer::new(controller::Controller {
             shutdown: shutdown.clone(),
         }))
-        .add_service(GrpcStdioServer::new(controller::Stdio))
-        // Terraform's messages are configurations of a few hundred bytes; 2 MiB leaves room for
-        // absurd values (a 1 MB id gets a diagnostic) while bounding what decoding one request
-        // can allocate.
-        .add_service(ProviderServer::new(provider).max_decoding_message_size(MAX_REQUEST_BYTES))
-        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
-        .await?;
+        .add_service(GrpcStdioServer::new(controller::Stdio {
+            shutdown: shutdown.clone(),
+        }))
+        // Terraform's messages are configurations of a few hundred bytes; 16 MiB leaves room for
+        // absurd values (the provider layer gives a 3 MB id its diagnostic) while bounding what
+        // one request can make us buffer.
+        .add_service(
+            ProviderServer::from_arc(Arc::clone(&provider))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+    tokio::pin!(server);
+    let served = tokio::select! {
+        served = &mut server => served,
+        _ = shutdown.cancelled() => {
+            // Reads in flight would hold the graceful shutdown until they end by themselves.
+            let _ = provider
+                .stop_provider(tonic::Request::new(
+                    crate::proto::tfplugin6::stop_provider::Request {},
+                ))
+                .await;
+            match tokio::time::timeout(DRAIN_LIMIT, &mut server).await {
+                Ok(served) => served,
+                Err(_) => {
+                    logging::debug("plugin stopped without waiting for open connections", &[]);
+                    Ok(())
+                }
+            }
+        }
+    };
+    drop(socket);
+    served?;
     logging::debug("plugin stopped", &[]);
     Ok(())
-}
-
-/// The socket file; removed when dropped.
-struct SocketFile(PathBuf);
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Binds a new socket only its owner may use, under a name no other process holds.
-fn bind_socket(directory: &Path) -> Result<(UnixListener, SocketFile), PluginError> {
-    let process = std::process::id();
-    let mut attempt = 0u32;
-    loop {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.subsec_nanos())
-            .unwrap_or_default();
-        let path = directory.join(format!("plugin-atlas-{process}-{nanos:x}-{attempt}"));
-        match UnixListener::bind(&path) {
-            Ok(listener) => {
-                let socket = SocketFile(path);
-                std::fs::set_permissions(&socket.0, std::fs::Permissions::from_mode(0o600))
-                    .map_err(|source| PluginError::Socket {
-                        path: socket.0.clone(),
-                        source,
-                    })?;
-                return Ok((listener, socket));
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && attempt < 8 => {
-                attempt += 1
-            }
-            Err(source) => return Err(PluginError::Socket { path, source }),
-        }
-    }
 }

@@ -1,5 +1,7 @@
-//! The provider block: `public_key`, `private_key`, `base_url`, each falling back to the
-//! environment variables the official MongoDB Atlas provider and CLI read.
+//! The provider block: credentials (`access_token`, `client_id`/`client_secret`,
+//! `public_key`/`private_key`), `base_url`, `api_version` and the network settings, each
+//! credential falling back on its own to the environment variables the official MongoDB Atlas
+//! provider and CLI read.
 
 use std::fmt;
 
@@ -13,17 +15,25 @@ use super::diagnostics::{Diagnostic, show_value};
 use super::durations;
 use super::schema::{Attribute, AttributeType, Presence, Schema};
 use super::value::Value;
+use crate::atlas::ApiVersion;
 
 pub const PUBLIC_KEY: &str = "public_key";
 pub const PRIVATE_KEY: &str = "private_key";
 pub const BASE_URL: &str = "base_url";
 pub const MAX_RETRIES: &str = "max_retries";
 pub const REQUEST_TIMEOUT: &str = "request_timeout";
+pub const API_VERSION: &str = "api_version";
+pub const CLIENT_ID: &str = "client_id";
+pub const CLIENT_SECRET: &str = "client_secret";
+pub const ACCESS_TOKEN: &str = "access_token";
+pub const IS_MONGODBGOV_CLOUD: &str = "is_mongodbgov_cloud";
 
 pub const DEFAULT_MAX_RETRIES: u32 = 4;
 /// More retries than this would keep a failing plan waiting for many minutes.
 pub const MAX_MAX_RETRIES: u32 = 20;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// One attempt longer than this is a hung server, not a slow one.
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Environment fallbacks, first one set wins.
 pub const PUBLIC_KEY_ENV: [&str; 3] = [
@@ -37,22 +47,58 @@ pub const PRIVATE_KEY_ENV: [&str; 3] = [
     "MCLI_PRIVATE_API_KEY",
 ];
 pub const BASE_URL_ENV: [&str; 2] = ["MONGODB_ATLAS_BASE_URL", "MCLI_OPS_MANAGER_URL"];
+pub const CLIENT_ID_ENV: [&str; 1] = ["MONGODB_ATLAS_CLIENT_ID"];
+pub const CLIENT_SECRET_ENV: [&str; 1] = ["MONGODB_ATLAS_CLIENT_SECRET"];
+pub const ACCESS_TOKEN_ENV: [&str; 1] = ["MONGODB_ATLAS_ACCESS_TOKEN"];
+pub const IS_MONGODBGOV_CLOUD_ENV: [&str; 1] = ["MONGODB_ATLAS_IS_MONGODBGOV_CLOUD"];
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
+/// Atlas for Government, as the official provider's `is_mongodbgov_cloud` selects it.
+pub const GOVERNMENT_BASE_URL: &str = "https://cloud.mongodbgov.com";
 
 /// The provider's schema.
 pub fn schema() -> Schema {
     Schema {
-        description: "Reads MongoDB Atlas through the Atlas Admin API, authenticating with a programmatic API key \
-                      (HTTP Digest: the public key is the user name, the private key the password).",
+        description: "Reads MongoDB Atlas through the Atlas Admin API. Authenticates with a service account \
+                      (`client_id` and `client_secret`, or an `access_token`: OAuth 2.0, what MongoDB recommends) or \
+                      a programmatic API key (`public_key` and `private_key`: HTTP Digest). When more than one kind \
+                      of credentials is set, an access token is used first, then a service account, then an API \
+                      key, and a warning names what was ignored.",
         attributes: vec![
+            Attribute::new(
+                CLIENT_ID,
+                AttributeType::String,
+                Presence::Optional,
+                "The client id of an Atlas service account (`mdb_sa_id_…`). Defaults to the environment \
+                 variable `MONGODB_ATLAS_CLIENT_ID`. With `client_secret`, the provider gets an OAuth 2.0 token \
+                 (`POST /api/oauth/token`) on the first read and renews it before it expires. The service \
+                 account needs the Project Read Only role on the project (Project Owner for `api_version = \
+                 \"v1.0\"`).",
+            ),
+            Attribute::new(
+                CLIENT_SECRET,
+                AttributeType::String,
+                Presence::Optional,
+                "The service account's client secret (`mdb_sa_sk_…`). Defaults to `MONGODB_ATLAS_CLIENT_SECRET`. \
+                 It is sent only to the token endpoint of `base_url`.",
+            )
+            .sensitive(),
+            Attribute::new(
+                ACCESS_TOKEN,
+                AttributeType::String,
+                Presence::Optional,
+                "A service account access token obtained elsewhere, sent as `Authorization: Bearer`. Defaults \
+                 to `MONGODB_ATLAS_ACCESS_TOKEN`. Atlas's tokens last one hour and this one is not renewed: \
+                 prefer `client_id` and `client_secret` for anything longer.",
+            )
+            .sensitive(),
             Attribute::new(
                 PUBLIC_KEY,
                 AttributeType::String,
                 Presence::Optional,
                 "The public half of an Atlas programmatic API key (8 lowercase letters). Defaults to the first \
                  of the environment variables `MONGODB_ATLAS_PUBLIC_API_KEY`, `MONGODB_ATLAS_PUBLIC_KEY`, \
-                 `MCLI_PUBLIC_API_KEY` that is set. The key needs a project role that can read the project \
-                 (Project Read Only is enough).",
+                 `MCLI_PUBLIC_API_KEY` that is set. On the v2 routes the key needs the Project Read Only role on \
+                 the project; Atlas's v1.0 reference for these reads lists Organization Owner or Project Owner.",
             ),
             Attribute::new(
                 PRIVATE_KEY,
@@ -68,8 +114,26 @@ pub fn schema() -> Schema {
                 AttributeType::String,
                 Presence::Optional,
                 "The Atlas Admin API's base URL. Defaults to `MONGODB_ATLAS_BASE_URL`, then \
-                 `MCLI_OPS_MANAGER_URL`, then `https://cloud.mongodb.com`. Use \
-                 `https://cloud.mongodbgov.com` for Atlas for Government.",
+                 `MCLI_OPS_MANAGER_URL`, then `https://cloud.mongodb.com` (`https://cloud.mongodbgov.com` when \
+                 `is_mongodbgov_cloud` is true). It may not carry a user name or password.",
+            ),
+            Attribute::new(
+                IS_MONGODBGOV_CLOUD,
+                AttributeType::Bool,
+                Presence::Optional,
+                "Whether the project is in Atlas for Government. When true and no base URL is set, the base \
+                 URL is `https://cloud.mongodbgov.com`. Defaults to `MONGODB_ATLAS_IS_MONGODBGOV_CLOUD` \
+                 (`true` or `false`), then false.",
+            ),
+            Attribute::new(
+                API_VERSION,
+                AttributeType::String,
+                Presence::Optional,
+                "Which Atlas routes to read: `\"auto\"` (default) tries the v1.0 route on the first read of each \
+                 provider process and, when Atlas no longer serves it (HTTP 404 `RESOURCE_NOT_FOUND` or 410), \
+                 repeats that read on v2 and reads only v2 from then on, with one warning; `\"v1.0\"` reads only \
+                 the legacy `/api/atlas/v1.0` routes; `\"v2\"` reads only the versioned `/api/atlas/v2` routes \
+                 (`Accept: application/vnd.atlas.2023-01-01+json`) and skips the probe.",
             ),
             Attribute::new(
                 CA_CERT_FILE,
@@ -93,8 +157,8 @@ pub fn schema() -> Schema {
                 AttributeType::String,
                 Presence::Optional,
                 "How long one HTTP attempt may take, from connecting to the end of the answer, as a duration \
-                 such as `\"30s\"` or `\"2m\"`. Default `\"30s\"`. A request that times out waiting for an \
-                 answer is not retried.",
+                 such as `\"30s\"` or `\"2m\"` (Go's duration syntax, as in Terraform). Default `\"30s\"`, at \
+                 most `\"1h\"`. A request that times out waiting for an answer is not retried.",
             ),
         ],
     }
@@ -146,15 +210,19 @@ impl fmt::Debug for Setting {
 pub struct ProviderSettings {
     pub public_key: Setting,
     pub private_key: Setting,
+    pub client_id: Setting,
+    pub client_secret: Setting,
+    pub access_token: Setting,
     pub base_url: Url,
     pub base_url_origin: Origin,
+    pub api_version: ApiVersion,
     pub max_retries: u32,
     pub request_timeout: Duration,
     /// Certificate authorities trusted in addition to the system roots.
     pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
-/// Checks what can be checked before configuration: the form of a known `base_url`.
+/// Checks what can be checked before configuration: the form of known arguments.
 /// Unknown values are skipped; they are checked once known.
 pub fn validate(config: &Value) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
@@ -163,35 +231,103 @@ pub fn validate(config: &Value) -> Vec<Diagnostic> {
     }
     diagnostics.extend(max_retries(config).err());
     diagnostics.extend(request_timeout(config).err());
+    diagnostics.extend(api_version(config).err());
+    for name in [
+        PUBLIC_KEY,
+        PRIVATE_KEY,
+        CLIENT_ID,
+        CLIENT_SECRET,
+        ACCESS_TOKEN,
+    ] {
+        if let Some(value) = config.attribute(name).as_str() {
+            diagnostics.extend(credential_text(value, &Origin::Argument(name)).err());
+        }
+    }
     diagnostics
 }
 
-/// `max_retries`, or the default when null or unknown.
+/// `max_retries`, or the default when null or unknown. Terraform sends a number that float64
+/// cannot hold exactly (`0.1`, `2.000000000000000000001`, `1e400`) as a string, so a string is
+/// read as the number it spells, never taken for "not set".
 fn max_retries(config: &Value) -> Result<u32, Diagnostic> {
+    let invalid = |shown: String| {
+        Diagnostic::error(
+            "Invalid Max Retries",
+            format!(
+                "`{MAX_RETRIES}` must be a whole number from 0 to {MAX_MAX_RETRIES}; got {shown}. \
+                 The default is {DEFAULT_MAX_RETRIES}."
+            ),
+        )
+        .on(MAX_RETRIES)
+    };
     match config.attribute(MAX_RETRIES) {
         Value::Number(number)
             if number.fract() == 0.0 && (0.0..=f64::from(MAX_MAX_RETRIES)).contains(number) =>
         {
             Ok(*number as u32)
         }
-        Value::Number(number) => Err(Diagnostic::error(
-            "Invalid Max Retries",
-            format!(
-                "`{MAX_RETRIES}` must be a whole number from 0 to {MAX_MAX_RETRIES}; got {number}. \
-                 The default is {DEFAULT_MAX_RETRIES}."
-            ),
-        )
-        .on(MAX_RETRIES)),
+        Value::Number(number) => Err(invalid(number.to_string())),
+        Value::String(text) => match text.trim().parse::<u32>() {
+            Ok(number) if number <= MAX_MAX_RETRIES => Ok(number),
+            _ => Err(invalid(show_value(text))),
+        },
         _ => Ok(DEFAULT_MAX_RETRIES),
     }
 }
 
 /// `request_timeout`, or the default when null or unknown.
 fn request_timeout(config: &Value) -> Result<Duration, Diagnostic> {
-    match config.attribute(REQUEST_TIMEOUT).as_str() {
-        Some(text) => durations::parse_positive(REQUEST_TIMEOUT, text),
-        None => Ok(DEFAULT_REQUEST_TIMEOUT),
+    let Some(text) = config.attribute(REQUEST_TIMEOUT).as_str() else {
+        return Ok(DEFAULT_REQUEST_TIMEOUT);
+    };
+    // One attempt longer than an hour is a hung server, not a slow one.
+    let timeout = durations::parse_bounded(REQUEST_TIMEOUT, text, MAX_REQUEST_TIMEOUT)?;
+    Ok(timeout)
+}
+
+/// `api_version`, or auto when null or unknown.
+fn api_version(config: &Value) -> Result<ApiVersion, Diagnostic> {
+    let Some(text) = config.attribute(API_VERSION).as_str() else {
+        return Ok(ApiVersion::Auto);
+    };
+    ApiVersion::parse(text).ok_or_else(|| {
+        Diagnostic::error(
+            "Invalid API Version",
+            format!(
+                "`{API_VERSION}` is {}, which is not one of \"auto\" (the default: v1.0 first, v2 when Atlas \
+                 no longer serves v1.0), \"v1.0\" or \"v2\".",
+                show_value(text)
+            ),
+        )
+        .on(API_VERSION)
+    })
+}
+
+/// A credential as typed: surrounding whitespace is a copy-and-paste or `file()` accident
+/// (a trailing newline), never part of a key, and Atlas would only say "unauthorized".
+fn credential_text(value: &str, origin: &Origin) -> Result<(), Diagnostic> {
+    if value.trim() == value {
+        return Ok(());
     }
+    let what = if value.ends_with('\n') || value.ends_with('\r') {
+        "ends with a line break"
+    } else if value.trim_end() != value {
+        "ends with white space"
+    } else {
+        "starts with white space"
+    };
+    let fix = match origin {
+        Origin::Argument(_) => "Wrap the value in trimspace(), as in trimspace(file(\"key.txt\")).",
+        _ => "Set the variable without it (for example with $(tr -d '\\n' < key.txt)).",
+    };
+    let diagnostic = Diagnostic::error(
+        "Credential Has Surrounding White Space",
+        format!("The value from {origin} {what}, which no Atlas credential has. {fix}"),
+    );
+    Err(match origin {
+        Origin::Argument(name) => diagnostic.on(name),
+        _ => diagnostic,
+    })
 }
 
 /// Applies the fallbacks. `environment` looks up a variable (the process environment, or a map
@@ -218,6 +354,25 @@ pub fn resolve(
             })
             .unwrap_or(Setting::Missing),
     };
+    let credentials = [
+        setting(PUBLIC_KEY, &PUBLIC_KEY_ENV),
+        setting(PRIVATE_KEY, &PRIVATE_KEY_ENV),
+        setting(CLIENT_ID, &CLIENT_ID_ENV),
+        setting(CLIENT_SECRET, &CLIENT_SECRET_ENV),
+        setting(ACCESS_TOKEN, &ACCESS_TOKEN_ENV),
+    ];
+    for credential in &credentials {
+        if let Setting::Set { value, origin } = credential {
+            credential_text(value, origin)?;
+        }
+    }
+    let [
+        public_key,
+        private_key,
+        client_id,
+        client_secret,
+        access_token,
+    ] = credentials;
     let (base_url, base_url_origin) = match setting(BASE_URL, &BASE_URL_ENV) {
         Setting::Set { value, origin } => (parse_base_url(&value, &origin)?, origin),
         Setting::Unknown => {
@@ -228,20 +383,53 @@ pub fn resolve(
             )
             .on(BASE_URL));
         }
+        Setting::Missing if is_government(config, &environment)? => (
+            Url::parse(GOVERNMENT_BASE_URL).expect("the government URL parses"),
+            Origin::Argument(IS_MONGODBGOV_CLOUD),
+        ),
         Setting::Missing => (
             Url::parse(DEFAULT_BASE_URL).expect("the default URL parses"),
             Origin::Default,
         ),
     };
     Ok(ProviderSettings {
-        public_key: setting(PUBLIC_KEY, &PUBLIC_KEY_ENV),
-        private_key: setting(PRIVATE_KEY, &PRIVATE_KEY_ENV),
+        public_key,
+        private_key,
+        client_id,
+        client_secret,
+        access_token,
         base_url,
         base_url_origin,
+        api_version: api_version(config)?,
         max_retries: max_retries(config)?,
         request_timeout: request_timeout(config)?,
         extra_roots: ca_bundle::load(config, &environment)?,
     })
+}
+
+/// `is_mongodbgov_cloud`, else its variable (Go's `strconv.ParseBool` spellings, as the official
+/// provider reads it), else false.
+fn is_government(
+    config: &Value,
+    environment: &impl Fn(&str) -> Option<String>,
+) -> Result<bool, Diagnostic> {
+    if let Value::Bool(flag) = config.attribute(IS_MONGODBGOV_CLOUD) {
+        return Ok(*flag);
+    }
+    let variable = IS_MONGODBGOV_CLOUD_ENV[0];
+    match environment(variable).as_deref().map(str::trim) {
+        None | Some("") => Ok(false),
+        Some("1" | "t" | "T" | "true" | "TRUE" | "True") => Ok(true),
+        Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Ok(false),
+        Some(other) => Err(Diagnostic::error(
+            "Invalid Atlas for Government Setting",
+            format!(
+                "The environment variable {variable} is {}, which is neither true nor false. Set it to \
+                 true or false, or unset it.",
+                show_value(other)
+            ),
+        )),
+    }
 }
 
 /// Settings that work but deserve a word: digest auth over cleartext HTTP to another machine
@@ -262,19 +450,32 @@ pub fn warnings(settings: &ProviderSettings) -> Vec<Diagnostic> {
         format!(
             "The base URL {url} (from {}) is plain http to another machine. Digest authentication never sends \
              the private key, but anyone who sees the traffic can read the endpoint data and try to guess the \
-             key offline from the digest. Use https.",
+             key offline from the digest, and a service account's token would be readable. Use https.",
             settings.base_url_origin
         ),
     );
     match settings.base_url_origin {
-        Origin::Argument(_) => vec![diagnostic.on(BASE_URL)],
+        Origin::Argument(BASE_URL) => vec![diagnostic.on(BASE_URL)],
         _ => vec![diagnostic],
     }
 }
 
-/// An absolute http(s) URL with a host.
+/// An absolute http(s) URL with a host and no user info.
 fn parse_base_url(text: &str, origin: &Origin) -> Result<Url, Diagnostic> {
     let problem = match Url::parse(text) {
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            // The URL is not shown: its password would be.
+            return Err(Diagnostic::error(
+                "Invalid Atlas Base URL",
+                format!(
+                    "The base URL from {origin} carries a user name or password (user:password@host). The \
+                     provider would send them as cleartext Basic authentication, so it refuses the URL; it \
+                     is not shown here because it holds a password. Remove the user info and authenticate \
+                     with `public_key`/`private_key` or `client_id`/`client_secret`."
+                ),
+            )
+            .on(BASE_URL));
+        }
         Ok(url) if !matches!(url.scheme(), "http" | "https") => {
             format!("its scheme is `{}`", url.scheme())
         }
@@ -289,7 +490,7 @@ fn parse_base_url(text: &str, origin: &Origin) -> Result<Url, Diagnostic> {
         "Invalid Atlas Base URL",
         format!(
             "The base URL {} from {origin} cannot be used: {problem}. It must be an absolute http or https URL \
-             such as {DEFAULT_BASE_URL} (or https://cloud.mongodbgov.com for Atlas for Government).",
+             such as {DEFAULT_BASE_URL} (or {GOVERNMENT_BASE_URL} for Atlas for Government).",
             show_value(text)
         ),
     )
@@ -303,16 +504,14 @@ mod tests {
     use super::*;
 
     fn config(entries: &[(&str, Value)]) -> Value {
-        let mut object: BTreeMap<String, Value> = [
-            PUBLIC_KEY,
-            PRIVATE_KEY,
-            BASE_URL,
-            MAX_RETRIES,
-            REQUEST_TIMEOUT,
-        ]
-        .iter()
-        .map(|name| ((*name).to_owned(), Value::Null))
-        .collect();
+        let mut object: BTreeMap<String, Value> = schema()
+            .attributes
+            .iter()
+            .map(|attribute| attribute.name)
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|name| ((*name).to_owned(), Value::Null))
+            .collect();
         for (name, value) in entries {
             object.insert((*name).to_owned(), value.clone());
         }
@@ -470,6 +669,108 @@ mod tests {
         ] {
             assert!(super::warnings(&settings(quiet)).is_empty(), "{quiet}");
         }
+    }
+
+    #[test]
+    fn base_url_with_user_info_is_refused_without_showing_the_password() {
+        for bad in [
+            "http://admin:hunter2@127.0.0.1:1/",
+            "https://admin@cloud.mongodb.com",
+        ] {
+            let diagnostics = validate(&config(&[(BASE_URL, Value::String(bad.into()))]));
+            assert_eq!(diagnostics.len(), 1, "{bad}");
+            assert!(!diagnostics[0].detail.contains("hunter2"));
+            assert!(diagnostics[0].detail.contains("user name or password"));
+        }
+    }
+
+    #[test]
+    fn max_retries_sent_as_strings_are_read_not_ignored() {
+        for bad in ["0.1", "2.000000000000000000001", "1e400", "-1", "twenty"] {
+            let diagnostics = validate(&config(&[(MAX_RETRIES, Value::String(bad.into()))]));
+            assert_eq!(diagnostics.len(), 1, "{bad}");
+            assert_eq!(diagnostics[0].attribute.as_deref(), Some(MAX_RETRIES));
+            assert!(
+                diagnostics[0].detail.contains(bad),
+                "{}",
+                diagnostics[0].detail
+            );
+        }
+        let settings = resolve(
+            &config(&[(MAX_RETRIES, Value::String("3".into()))]),
+            environment(&[]),
+        )
+        .unwrap();
+        assert_eq!(settings.max_retries, 3);
+    }
+
+    #[test]
+    fn request_timeout_over_an_hour_is_refused() {
+        let diagnostics = validate(&config(&[(REQUEST_TIMEOUT, Value::String("2h".into()))]));
+        assert_eq!(diagnostics[0].summary, "Duration Too Long");
+        assert!(diagnostics[0].detail.contains("1h"), "{}", diagnostics[0].detail);
+    }
+
+    #[test]
+    fn api_version_is_checked_and_defaults_to_auto() {
+        assert_eq!(
+            resolve(&config(&[]), environment(&[])).unwrap().api_version,
+            ApiVersion::Auto
+        );
+        let diagnostics = validate(&config(&[(API_VERSION, Value::String("v3".into()))]));
+        assert_eq!(diagnostics[0].attribute.as_deref(), Some(API_VERSION));
+        assert!(diagnostics[0].detail.contains("\"v2\""));
+    }
+
+    #[test]
+    fn a_key_with_a_trailing_newline_says_so() {
+        let diagnostics = validate(&config(&[(PUBLIC_KEY, Value::String("abcdefgh\n".into()))]));
+        assert_eq!(diagnostics[0].attribute.as_deref(), Some(PUBLIC_KEY));
+        assert!(diagnostics[0].detail.contains("line break"));
+        assert!(diagnostics[0].detail.contains("trimspace"));
+        let error = resolve(
+            &config(&[]),
+            environment(&[("MONGODB_ATLAS_PRIVATE_API_KEY", "secret\n")]),
+        )
+        .unwrap_err();
+        assert!(
+            error.detail.contains("MONGODB_ATLAS_PRIVATE_API_KEY"),
+            "{}",
+            error.detail
+        );
+        assert!(!error.detail.contains("secret"), "{}", error.detail);
+    }
+
+    #[test]
+    fn government_cloud_sets_the_default_url_only() {
+        let settings = resolve(
+            &config(&[(IS_MONGODBGOV_CLOUD, Value::Bool(true))]),
+            environment(&[]),
+        )
+        .unwrap();
+        assert_eq!(settings.base_url.as_str(), "https://cloud.mongodbgov.com/");
+        let settings = resolve(
+            &config(&[]),
+            environment(&[("MONGODB_ATLAS_IS_MONGODBGOV_CLOUD", "true")]),
+        )
+        .unwrap();
+        assert_eq!(settings.base_url.as_str(), "https://cloud.mongodbgov.com/");
+        let settings = resolve(
+            &config(&[
+                (IS_MONGODBGOV_CLOUD, Value::Bool(true)),
+                (BASE_URL, Value::String("http://127.0.0.1:9".into())),
+            ]),
+            environment(&[]),
+        )
+        .unwrap();
+        assert_eq!(settings.base_url.as_str(), "http://127.0.0.1:9/");
+        assert!(
+            resolve(
+                &config(&[]),
+                environment(&[("MONGODB_ATLAS_IS_MONGODBGOV_CLOUD", "yes")]),
+            )
+            .is_err()
+        );
     }
 
     #[test]

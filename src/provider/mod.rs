@@ -5,6 +5,7 @@
 pub mod atlas_errors;
 pub mod ca_bundle;
 pub mod config;
+pub mod credentials;
 pub mod data_sources;
 pub mod diagnostics;
 pub mod durations;
@@ -19,11 +20,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::atlas::{AtlasClient, ClientSettings, RetryPolicy};
+use crate::logging;
 use crate::proto::tfplugin6 as proto;
-use atlas_errors::KeyInUse;
-use config::{Origin, ProviderSettings, Setting};
-use data_sources::{DataSource, ReadContext};
-use diagnostics::Diagnostic;
+use config::ProviderSettings;
+use credentials::CredentialSource;
+use data_sources::{ReadContext, RegisteredDataSource};
+use diagnostics::{Diagnostic, Diagnostics};
 use value::Value;
 
 /// How long connecting to Atlas may take, at most (less when `request_timeout` is shorter).
@@ -34,7 +36,7 @@ pub type Environment = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The provider as Terraform sees it.
 pub struct AtlasProvider {
-    data_sources: Vec<Box<dyn DataSource>>,
+    data_sources: Vec<RegisteredDataSource>,
     configured: RwLock<Option<Arc<Configured>>>,
     stop: CancellationToken,
     environment: Environment,
@@ -42,9 +44,9 @@ pub struct AtlasProvider {
 
 /// The state after ConfigureProvider.
 struct Configured {
-    public_key: Setting,
-    /// The client, or why there is none (missing or unknown keys): reported by the first read.
-    client: Result<AtlasClient, Diagnostic>,
+    /// The client and the credentials it uses, or why there is none (missing or incomplete
+    /// credentials): reported by the first read, where the message can say what was tried.
+    client: Result<(AtlasClient, CredentialSource), Diagnostic>,
 }
 
 impl Default for AtlasProvider {
@@ -69,16 +71,26 @@ impl AtlasProvider {
         }
     }
 
+    /// A provider serving exactly `data_sources`: tests register data sources of their own.
+    pub fn with_data_sources(
+        environment: Environment,
+        data_sources: Vec<RegisteredDataSource>,
+    ) -> Self {
+        Self {
+            data_sources,
+            ..Self::with_environment(environment)
+        }
+    }
+
     /// The data sources, for docs.
-    pub fn data_sources(&self) -> &[Box<dyn DataSource>] {
+    pub fn data_sources(&self) -> &[RegisteredDataSource] {
         &self.data_sources
     }
 
-    fn data_source(&self, type_name: &str) -> Result<&dyn DataSource, Diagnostic> {
+    fn data_source(&self, type_name: &str) -> Result<&RegisteredDataSource, Diagnostic> {
         self.data_sources
             .iter()
             .find(|data_source| data_source.type_name() == type_name)
-            .map(|data_source| data_source.as_ref())
             .ok_or_else(|| {
                 Diagnostic::error(
                     "Unknown Data Source",
@@ -104,12 +116,13 @@ impl AtlasProvider {
         terraform_version: &str,
     ) -> Result<Vec<Diagnostic>, Diagnostic> {
         let settings = config::resolve(config, &self.environment)?;
-        let warnings = config::warnings(&settings);
-        let client = client_for(&settings, terraform_version);
-        let configured = Arc::new(Configured {
-            public_key: settings.public_key,
-            client,
+        let mut warnings = config::warnings(&settings);
+        let client = credentials::choose(&settings).and_then(|chosen| {
+            warnings.extend(chosen.warnings);
+            let client = client_for(&settings, chosen.credentials, terraform_version)?;
+            Ok((client, chosen.source))
         });
+        let configured = Arc::new(Configured { client });
         if let Ok(mut slot) = self.configured.write() {
             *slot = Some(configured);
         }
@@ -119,43 +132,9 @@ impl AtlasProvider {
 
 fn client_for(
     settings: &ProviderSettings,
+    credentials: crate::atlas::Credentials,
     terraform_version: &str,
 ) -> Result<AtlasClient, Diagnostic> {
-    let (public_key, private_key) = match (&settings.public_key, &settings.private_key) {
-        (Setting::Set { value: public, .. }, Setting::Set { value: private, .. }) => {
-            (public.clone(), private.clone())
-        }
-        (Setting::Unknown, _) | (_, Setting::Unknown) => {
-            return Err(Diagnostic::error(
-                "Atlas API Key Not Known During Plan",
-                "`public_key` or `private_key` depends on a value that is not known until apply, but reading \
-                 data sources needs the key during plan. Set the key from a known value or from the environment \
-                 variables MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY.",
-            ));
-        }
-        (public, private) => {
-            let missing = match (public, private) {
-                (Setting::Missing, Setting::Missing) => "public and private key",
-                (Setting::Missing, _) => "public key",
-                _ => "private key",
-            };
-            return Err(Diagnostic::error(
-                "Missing Atlas API Key",
-                format!(
-                    "Reading from Atlas needs a programmatic API key, but no {missing} is set. Set the provider \
-                     arguments `public_key` and `private_key`, or the environment variables {} and {} (also read, \
-                     in this order: {}, {}; {}, {}). Create a key in Atlas under Access Manager > API Keys with \
-                     the Project Read Only role.",
-                    config::PUBLIC_KEY_ENV[0],
-                    config::PRIVATE_KEY_ENV[0],
-                    config::PUBLIC_KEY_ENV[1],
-                    config::PUBLIC_KEY_ENV[2],
-                    config::PRIVATE_KEY_ENV[1],
-                    config::PRIVATE_KEY_ENV[2],
-                ),
-            ));
-        }
-    };
     let terraform = if terraform_version.is_empty() {
         "unknown"
     } else {
@@ -163,8 +142,8 @@ fn client_for(
     };
     AtlasClient::new(ClientSettings {
         base_url: settings.base_url.clone(),
-        public_key,
-        private_key,
+        credentials,
+        api_version: settings.api_version,
         user_agent: format!(
             "terraform-provider-atlas/{} terraform/{terraform}",
             crate::VERSION
@@ -186,45 +165,84 @@ fn client_for(
 }
 
 impl AtlasProvider {
+    /// Reads a data source: its state and any warnings, or why it failed.
     async fn read(
         &self,
         request: &proto::read_data_source::Request,
-    ) -> Result<Value, Vec<Diagnostic>> {
+    ) -> Result<(Value, Vec<Diagnostic>), Vec<Diagnostic>> {
         let data_source = self
             .data_source(&request.type_name)
             .map_err(|diagnostic| vec![diagnostic])?;
-        let config = Value::decode(request.config.as_ref())
-            .map_err(|error| vec![undecodable("data source configuration", error)])?;
+        let config = decode_config("data source configuration", request.config.as_ref())
+            .map_err(|diagnostic| vec![diagnostic])?;
         let configured = self.configured().ok_or_else(|| {
             vec![Diagnostic::error(
                 "Provider Not Configured",
                 "Terraform asked for a read before configuring the provider. Please report this issue.",
             )]
         })?;
-        let client = configured
+        let (client, source) = configured
             .client
             .as_ref()
             .map_err(|diagnostic| vec![diagnostic.clone()])?;
-        let (public_key, origin) = match &configured.public_key {
-            Setting::Set { value, origin } => (value.as_str(), origin.clone()),
-            _ => ("", Origin::Default),
-        };
         let context = ReadContext {
             client,
-            key: KeyInUse {
-                public_key,
-                origin: &origin,
-            },
+            key: source,
             stop: &self.stop,
         };
-        tokio::select! {
-            outcome = data_source.read(&config, &context) => outcome,
+        let outcome = tokio::select! {
+            outcome = data_source.read(&config, &context) => outcome.map_err(Diagnostics::into_vec),
             _ = self.stop.cancelled() => Err(vec![Diagnostic::error(
                 "Read Cancelled",
                 format!("Terraform stopped the provider (Ctrl-C or a failure elsewhere) while {} was being read.", request.type_name),
             )]),
+        };
+        let mut warnings = Vec::new();
+        if client.take_route_switch_notice() {
+            warnings.push(route_switch_warning());
+        }
+        match outcome {
+            Ok(state) => Ok((state, warnings)),
+            Err(mut diagnostics) => {
+                diagnostics.extend(warnings);
+                Err(diagnostics)
+            }
         }
     }
+}
+
+/// The one warning of a process whose `api_version = "auto"` found the v1.0 routes gone.
+fn route_switch_warning() -> Diagnostic {
+    logging::debug("reporting the switch to the v2 routes", &[]);
+    Diagnostic::warning(
+        "Atlas No Longer Serves the v1.0 Route",
+        "Atlas answered that it no longer serves the v1.0 route (HTTP 404 RESOURCE_NOT_FOUND or 410), so \
+         this read, and every later one of this run, used the versioned v2 route instead. Set \
+         `api_version = \"v2\"` in the provider block to skip the v1.0 probe.",
+    )
+}
+
+/// The largest configuration value decoded. Decoding msgpack can take many times the bytes it
+/// reads (an array of nils, 40 times), so size is checked first; the gRPC transport accepts
+/// larger messages (`plugin::MAX_REQUEST_BYTES`) so that an oversized value gets this diagnostic
+/// instead of a bare gRPC error.
+pub const MAX_CONFIG_BYTES: usize = 2 * 1024 * 1024;
+
+/// Decodes a configuration Terraform sent, refusing one too large to be real.
+fn decode_config(what: &str, dynamic: Option<&proto::DynamicValue>) -> Result<Value, Diagnostic> {
+    let size = dynamic.map_or(0, |value| value.msgpack.len().max(value.json.len()));
+    if size > MAX_CONFIG_BYTES {
+        return Err(Diagnostic::error(
+            "Configuration Too Large",
+            format!(
+                "The {what} Terraform sent is {size} bytes, more than the {MAX_CONFIG_BYTES} bytes (2 MiB) the \
+                 provider accepts. No attribute needs more than a few hundred bytes: an id is at most 24 \
+                 characters. Check for a value that reads a whole file (file(), templatefile()) or repeats a \
+                 string into an argument."
+            ),
+        ));
+    }
+    Value::decode(dynamic).map_err(|error| undecodable(what, error))
 }
 
 /// A value Terraform sent that we cannot read: Terraform's bug or ours.

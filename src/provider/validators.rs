@@ -1,7 +1,62 @@
-//! Checks on the form of Atlas ids, so that `terraform validate` catches a typo and a malformed
-//! id never reaches the network.
+//! Attribute validators: what a schema declares per attribute and the framework runs at
+//! `terraform validate` and again before every read, so that a typo is caught early and a
+//! malformed id never reaches the network. Also the checks on the form of Atlas ids.
 
-use super::diagnostics::{Diagnostic, show_value, title_case};
+use std::fmt;
+use std::sync::Arc;
+
+use super::diagnostics::{Diagnostic, Diagnostics, show_value, title_case};
+use super::value::Value;
+
+/// The function behind a [`Validator`]: the attribute's name, its known non-null value, and
+/// the whole configuration (for checks that depend on another attribute).
+type Check = dyn Fn(&str, &Value, &Value) -> Diagnostics + Send + Sync;
+
+/// One check on one attribute, declared in the schema.
+#[derive(Clone)]
+pub struct Validator(Arc<Check>);
+
+impl Validator {
+    pub fn new(
+        check: impl Fn(&str, &Value, &Value) -> Diagnostics + Send + Sync + 'static,
+    ) -> Self {
+        Self(Arc::new(check))
+    }
+
+    /// A check on a known string; other values (lists, unknown) pass.
+    pub fn string(
+        check: impl Fn(&str, &str) -> Option<Diagnostic> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(move |attribute, value, _| {
+            value
+                .as_str()
+                .and_then(|text| check(attribute, text))
+                .into_iter()
+                .collect()
+        })
+    }
+
+    /// Runs the check.
+    pub fn check(&self, attribute: &str, value: &Value, config: &Value) -> Diagnostics {
+        (self.0)(attribute, value, config)
+    }
+}
+
+impl fmt::Debug for Validator {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Validator")
+    }
+}
+
+/// The id of a 24-hex Atlas object; `what` names it in the message ("an Atlas project").
+pub fn is_object_id(what: &'static str) -> Validator {
+    Validator::string(move |attribute, value| object_id(attribute, value, what))
+}
+
+/// The id of an AWS VPC interface endpoint.
+pub fn is_vpc_endpoint_id() -> Validator {
+    Validator::string(vpc_endpoint_id)
+}
 
 /// A project id or private link id: 24 lowercase hexadecimal characters (a MongoDB ObjectId).
 pub fn object_id(attribute: &str, value: &str, what: &str) -> Option<Diagnostic> {

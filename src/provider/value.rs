@@ -147,6 +147,58 @@ impl Value {
         !matches!(self, Value::Unknown)
     }
 
+    /// Known, and so is everything inside it.
+    pub fn is_wholly_known(&self) -> bool {
+        match self {
+            Value::Unknown => false,
+            Value::List(items) => items.iter().all(Value::is_wholly_known),
+            Value::Object(fields) => fields.values().all(Value::is_wholly_known),
+            _ => true,
+        }
+    }
+
+    /// The value as JSON, for decoding into a typed configuration with serde; `None` when
+    /// something in it is unknown or a number is not finite.
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        Some(match self {
+            Value::Unknown => return None,
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(flag) => serde_json::Value::Bool(*flag),
+            Value::Number(number) => {
+                serde_json::Value::Number(serde_json::Number::from_f64(*number)?)
+            }
+            Value::String(text) => serde_json::Value::String(text.clone()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect::<Option<_>>()?)
+            }
+            Value::Object(fields) => serde_json::Value::Object(
+                fields
+                    .iter()
+                    .map(|(name, value)| Some((name.clone(), value.to_json()?)))
+                    .collect::<Option<_>>()?,
+            ),
+        })
+    }
+
+    /// A JSON value (a typed state serialized with serde) as a Terraform value.
+    pub fn from_json(json: serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(flag) => Value::Bool(flag),
+            serde_json::Value::Number(number) => number.as_f64().map_or(Value::Null, Value::Number),
+            serde_json::Value::String(text) => Value::String(text),
+            serde_json::Value::Array(items) => {
+                Value::List(items.into_iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(fields) => Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(name, value)| (name, Value::from_json(value)))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The text of a known string; `None` for null, unknown or another kind.
     pub fn as_str(&self) -> Option<&str> {
         match self {
@@ -242,6 +294,20 @@ mod tests {
     fn invalid_utf8_string_survives_for_the_validator_to_name() {
         let value = Value::from_msgpack(&[0xa2, 0xff, 0x41]).unwrap();
         assert_eq!(value, Value::String("\u{fffd}A".into()));
+    }
+
+    #[test]
+    fn list_of_objects_round_trips_through_msgpack_and_json() {
+        let endpoint = object(&[
+            ("interface_endpoint_id", Value::String("vpce-1".into())),
+            ("error_message", Value::Null),
+            ("delete_requested", Value::Bool(false)),
+        ]);
+        let value = object(&[("endpoints", Value::List(vec![endpoint.clone(), endpoint]))]);
+        assert_eq!(Value::decode(Some(&value.encode())).unwrap(), value);
+        assert_eq!(Value::from_json(value.to_json().unwrap()), value);
+        assert_eq!(Value::List(vec![Value::Unknown]).to_json(), None);
+        assert!(!object(&[("a", Value::List(vec![Value::Unknown]))]).is_wholly_known());
     }
 
     #[test]

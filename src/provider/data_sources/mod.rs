@@ -1,16 +1,31 @@
-//! The data sources this provider serves. Adding one is one new file and one line in
-//! [`registry`].
+//! The data sources this provider serves, and the framework they are written on.
+//!
+//! A data source is one file here: its schema (each attribute's description and validators), a
+//! typed configuration it decodes into, a typed state it returns, and its read, which calls one
+//! function of [`crate::atlas`]. It is served once it has a line in [`registry`]. The framework
+//! ([`RegisteredDataSource`]) does the rest for every data source alike: the schema Terraform
+//! and the docs see, validation at `terraform validate` and again before each read, decoding the
+//! configuration, refusing values not yet known, and echoing arguments into the state.
 
-pub mod interface_endpoint;
+mod interface_endpoint;
+mod interface_endpoints;
+mod private_link;
+mod registered;
 pub mod status_wait;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
 use super::atlas_errors::KeyInUse;
-use super::diagnostics::Diagnostic;
+use super::diagnostics::Diagnostics;
 use super::schema::Schema;
-use super::value::Value;
 use crate::atlas::AtlasClient;
+
+pub use registered::RegisteredDataSource;
+
+/// The prefix of every type name, the provider's local name: `atlas_<name>`.
+pub const PROVIDER_PREFIX: &str = "atlas";
 
 /// What a read may use: the configured client and, for messages, the key in use.
 pub struct ReadContext<'a> {
@@ -20,26 +35,35 @@ pub struct ReadContext<'a> {
     pub stop: &'a CancellationToken,
 }
 
-/// One Terraform data source.
+/// One Terraform data source, written against typed values.
 #[async_trait::async_trait]
-pub trait DataSource: Send + Sync {
-    /// The full type name, such as `atlas_interface_endpoint`.
-    fn type_name(&self) -> &'static str;
+pub trait DataSource: Send + Sync + 'static {
+    /// The arguments, decoded from the configuration by attribute name (serde field names are
+    /// the attribute names). Only validated, wholly known configurations are decoded.
+    type Config: DeserializeOwned + Send + Sync;
+    /// The computed attributes, encoded by attribute name; the framework adds the arguments.
+    type State: Serialize + Send;
+
+    /// The type name without the provider's prefix: `interface_endpoint`.
+    const NAME: &'static str;
+    /// What is read, for messages: "interface endpoint".
+    const WHAT: &'static str;
 
     fn schema(&self) -> Schema;
 
-    /// Checks a configuration without the network; unknown values are skipped.
-    fn validate(&self, config: &Value) -> Vec<Diagnostic>;
-
-    /// Reads the data and returns the whole, fully known state.
+    /// Reads from Atlas. Diagnostics for Atlas errors come from `atlas_errors::diagnostic_for`.
     async fn read(
         &self,
-        config: &Value,
+        config: Self::Config,
         context: &ReadContext<'_>,
-    ) -> Result<Value, Vec<Diagnostic>>;
+    ) -> Result<Self::State, Diagnostics>;
 }
 
 /// Every data source, in the order the docs list them.
-pub fn registry() -> Vec<Box<dyn DataSource>> {
-    vec![Box::new(interface_endpoint::InterfaceEndpointDataSource)]
+pub fn registry() -> Vec<RegisteredDataSource> {
+    vec![
+        RegisteredDataSource::new(interface_endpoint::InterfaceEndpointDataSource),
+        RegisteredDataSource::new(interface_endpoints::InterfaceEndpointsDataSource),
+        RegisteredDataSource::new(private_link::PrivateLinkDataSource),
+    ]
 }

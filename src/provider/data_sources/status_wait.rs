@@ -1,39 +1,70 @@
-//! `wait_for_status`: polling an interface endpoint until Atlas reports a wanted status.
+//! `wait_for_status` / `wait_timeout`: polling an Atlas object until it reports a wanted status,
+//! for any data source whose object has a status.
 //!
-//! A pipeline that has just created the AWS VPC endpoint plans with `wait_for_status =
-//! ["AVAILABLE"]`: the read polls (2 s, doubling up to 30 s) until the status is wanted, fails at
-//! once on a terminal status that is not (REJECTED, or DELETING when not listed) with Atlas's
-//! error message, and fails with the last status seen when `wait_timeout` runs out.
+//! A pipeline that has just created the AWS side plans with `wait_for_status = ["AVAILABLE"]`:
+//! the read polls (2 s, doubling up to 30 s) until the status is wanted, fails at once on a
+//! terminal status that is not wanted (with Atlas's error message), and fails with the last
+//! status seen when `wait_timeout` runs out. The whole wait is bounded by `wait_timeout`: a
+//! read still in flight at the deadline (an answer that does not come, the client's retries and
+//! Retry-After pauses) is abandoned there, and all time arithmetic is checked.
 
 use std::future::Future;
 use std::time::Duration;
 
+use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::atlas::{AtlasError, InterfaceEndpoint};
+use crate::atlas::AtlasError;
 use crate::logging;
-use crate::provider::diagnostics::{Diagnostic, show_atlas_text, show_value};
+use crate::provider::diagnostics::{
+    Diagnostic, Diagnostics, show_atlas_text, show_value, title_case,
+};
 use crate::provider::durations;
+use crate::provider::schema::{Attribute, AttributeType};
+use crate::provider::validators::Validator;
 use crate::provider::value::Value;
 
 pub const WAIT_FOR_STATUS: &str = "wait_for_status";
 pub const WAIT_TIMEOUT: &str = "wait_timeout";
 
-/// The statuses Atlas documents; the only ones `wait_for_status` accepts.
-pub const KNOWN_STATUSES: [&str; 6] = [
-    "NONE",
-    "PENDING_ACCEPTANCE",
-    "PENDING",
-    "AVAILABLE",
-    "REJECTED",
-    "DELETING",
-];
-/// Statuses an endpoint does not leave by itself.
-const TERMINAL_STATUSES: [&str; 2] = ["REJECTED", "DELETING"];
-
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(600);
+/// The longest wait a plan may ask for: a day is longer than any CI job should block on Atlas,
+/// and a bound keeps every deadline computable.
+pub const MAX_WAIT_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 const FIRST_POLL_DELAY: Duration = Duration::from_secs(2);
 const MAX_POLL_DELAY: Duration = Duration::from_secs(30);
+
+/// What a data source waits on: the statuses its object has, and which are final.
+#[derive(Debug)]
+pub struct StatusRules {
+    /// The object, for messages: "interface endpoint".
+    pub what: &'static str,
+    /// The object, shorter, inside a sentence: "endpoint".
+    pub short: &'static str,
+    /// The statuses Atlas documents; the only ones `wait_for_status` accepts.
+    pub known: &'static [&'static str],
+    /// Statuses the object does not leave by itself, each with what the user should do.
+    pub terminal: &'static [(&'static str, &'static str)],
+    /// What to check when the wait times out.
+    pub timeout_advice: &'static str,
+    /// The description of `wait_for_status` in the schema.
+    pub wait_for_status_description: &'static str,
+}
+
+/// An object read from Atlas that has a status.
+pub trait HasStatus {
+    fn status(&self) -> &str;
+    /// Atlas's error message on the object, if any.
+    fn error_message(&self) -> Option<&str>;
+}
+
+/// The two wait arguments, as a data source's typed configuration holds them
+/// (`#[serde(flatten)]`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct WaitConfig {
+    pub wait_for_status: Option<Vec<String>>,
+    pub wait_timeout: Option<String>,
+}
 
 /// What to wait for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,331 +73,367 @@ pub struct WaitSpec {
     pub timeout: Duration,
 }
 
-/// Checks `wait_for_status` and `wait_timeout`; unknown values are skipped.
-pub fn validate(config: &Value) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    match config.attribute(WAIT_FOR_STATUS) {
-        Value::List(items) if items.is_empty() => diagnostics.push(
-            Diagnostic::error(
-                "Empty Wait For Status",
-                format!(
-                    "`{WAIT_FOR_STATUS}` lists no status, so the read could never finish. List the statuses to \
-                     wait for, such as [\"AVAILABLE\"], or leave the argument out to read without waiting."
-                ),
-            )
-            .on(WAIT_FOR_STATUS),
-        ),
-        Value::List(items) => {
-            for status in items.iter().filter_map(Value::as_str) {
-                if !KNOWN_STATUSES.contains(&status) {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            "Unknown Status in Wait For Status",
-                            format!(
-                                "`{WAIT_FOR_STATUS}` lists {}, which is not a status Atlas reports. Use any of {}.",
-                                show_value(status),
-                                KNOWN_STATUSES.join(", ")
-                            ),
-                        )
-                        .on(WAIT_FOR_STATUS),
-                    );
-                }
-            }
-        }
-        _ => {}
-    }
-    if let Some(text) = config.attribute(WAIT_TIMEOUT).as_str() {
-        match durations::parse_positive(WAIT_TIMEOUT, text) {
-            Err(diagnostic) => diagnostics.push(diagnostic),
-            Ok(_) if matches!(config.attribute(WAIT_FOR_STATUS), Value::Null) => diagnostics.push(
-                Diagnostic::warning(
-                    "Wait Timeout Without Wait For Status",
-                    format!(
-                        "`{WAIT_TIMEOUT}` has no effect unless `{WAIT_FOR_STATUS}` lists the statuses to wait for."
-                    ),
-                )
-                .on(WAIT_TIMEOUT),
+/// The two optional arguments, with their validators, for a data source's schema.
+pub fn attributes(rules: &'static StatusRules) -> [Attribute; 2] {
+    [
+        Attribute::optional(
+            WAIT_FOR_STATUS,
+            AttributeType::ListOfString,
+            rules.wait_for_status_description,
+        )
+        .validated(statuses_validator(rules)),
+        Attribute::optional(
+            WAIT_TIMEOUT,
+            AttributeType::String,
+            format!(
+                "How long to wait for `wait_for_status`, as a duration such as `\"10m\"` or `\"90s\"`: at most \
+                 `\"{}\"`. Default `\"{}\"`. The whole wait, including requests in flight and retries, ends \
+                 at this deadline.",
+                durations::show(MAX_WAIT_TIMEOUT),
+                durations::show(DEFAULT_WAIT_TIMEOUT)
             ),
-            Ok(_) => {}
-        }
-    }
-    diagnostics
+        )
+        .validated(Validator::new(timeout_check)),
+    ]
 }
 
-/// The wait a known configuration asks for, if any.
-pub fn spec(config: &Value) -> Result<Option<WaitSpec>, Vec<Diagnostic>> {
-    let Value::List(items) = config.attribute(WAIT_FOR_STATUS) else {
-        return Ok(None);
-    };
-    let wanted: Vec<String> = items
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect();
-    let timeout = match config.attribute(WAIT_TIMEOUT).as_str() {
-        Some(text) => {
-            durations::parse_positive(WAIT_TIMEOUT, text).map_err(|diagnostic| vec![diagnostic])?
+fn statuses_validator(rules: &'static StatusRules) -> Validator {
+    Validator::new(move |attribute, value, _| {
+        let mut diagnostics = Diagnostics::new();
+        let Value::List(items) = value else {
+            return diagnostics;
+        };
+        if items.is_empty() {
+            diagnostics.push(
+                Diagnostic::error(
+                    "Empty Wait For Status",
+                    format!(
+                        "`{attribute}` lists no status, so the read could never finish. List the statuses to \
+                         wait for, such as [\"AVAILABLE\"], or leave the argument out to read without waiting."
+                    ),
+                )
+                .on(attribute),
+            );
         }
-        None => DEFAULT_WAIT_TIMEOUT,
+        let mut seen: Vec<&str> = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            match item {
+                Value::Null => diagnostics.push(
+                    Diagnostic::error(
+                        "Null Status in Wait For Status",
+                        format!(
+                            "`{attribute}` holds null at position {}; a status is never null. Remove it, or \
+                             list statuses such as \"AVAILABLE\".",
+                            index + 1
+                        ),
+                    )
+                    .on(attribute),
+                ),
+                Value::String(status) if !rules.known.contains(&status.as_str()) => diagnostics.push(
+                    Diagnostic::error(
+                        "Unknown Status in Wait For Status",
+                        format!(
+                            "`{attribute}` lists {}, which is not a status Atlas reports for {}. Use any of \
+                             {}.",
+                            show_value(status),
+                            article(rules.what),
+                            rules.known.join(", ")
+                        ),
+                    )
+                    .on(attribute),
+                ),
+                Value::String(status) if seen.contains(&status.as_str()) => diagnostics.push(
+                    Diagnostic::error(
+                        "Duplicate Status in Wait For Status",
+                        format!("`{attribute}` lists {status} more than once. List each status once."),
+                    )
+                    .on(attribute),
+                ),
+                Value::String(status) => seen.push(status),
+                _ => {}
+            }
+        }
+        diagnostics
+    })
+}
+
+fn timeout_check(attribute: &str, value: &Value, config: &Value) -> Diagnostics {
+    let Some(text) = value.as_str() else {
+        return Diagnostics::new();
     };
-    Ok(Some(WaitSpec { wanted, timeout }))
+    match parse_timeout(text) {
+        Err(diagnostic) => diagnostic.into(),
+        Ok(_) if matches!(config.attribute(WAIT_FOR_STATUS), Value::Null) => Diagnostic::warning(
+            "Wait Timeout Without Wait For Status",
+            format!("`{attribute}` has no effect unless `{WAIT_FOR_STATUS}` lists the statuses to wait for."),
+        )
+        .on(attribute)
+        .into(),
+        Ok(_) => Diagnostics::new(),
+    }
+}
+
+/// A positive duration of at most [`MAX_WAIT_TIMEOUT`].
+fn parse_timeout(text: &str) -> Result<Duration, Diagnostic> {
+    let timeout = durations::parse_positive(WAIT_TIMEOUT, text)?;
+    if timeout > MAX_WAIT_TIMEOUT {
+        return Err(Diagnostic::error(
+            "Wait Timeout Too Long",
+            format!(
+                "`{WAIT_TIMEOUT}` is {}, longer than the {} a read may wait. Use at most \"{}\".",
+                show_value(text),
+                durations::show(MAX_WAIT_TIMEOUT),
+                durations::show(MAX_WAIT_TIMEOUT)
+            ),
+        )
+        .on(WAIT_TIMEOUT));
+    }
+    Ok(timeout)
+}
+
+impl WaitConfig {
+    /// The wait a validated configuration asks for, if any.
+    pub fn spec(&self) -> Result<Option<WaitSpec>, Diagnostics> {
+        let Some(wanted) = &self.wait_for_status else {
+            return Ok(None);
+        };
+        let timeout = match &self.wait_timeout {
+            Some(text) => parse_timeout(text)?,
+            None => DEFAULT_WAIT_TIMEOUT,
+        };
+        Ok(Some(WaitSpec {
+            wanted: wanted.clone(),
+            timeout,
+        }))
+    }
 }
 
 /// Why a wait ended without a wanted status.
 #[derive(Debug)]
-pub enum WaitFailure {
-    /// A read failed.
-    Atlas(AtlasError),
-    /// The endpoint reached a status it will not leave.
-    Terminal(InterfaceEndpoint),
-    /// `wait_timeout` ran out.
-    TimedOut {
-        last: InterfaceEndpoint,
+pub enum WaitFailure<T> {
+    /// A read failed, after `polls` reads over `waited`.
+    Atlas {
+        error: AtlasError,
         waited: Duration,
         polls: u32,
     },
+    /// The object reached a status it will not leave.
+    Terminal(T),
+    /// `wait_timeout` ran out.
+    TimedOut {
+        /// The last object read, if any read finished.
+        last: Option<T>,
+        waited: Duration,
+        polls: u32,
+        /// Whether a read was still in flight at the deadline.
+        read_in_flight: bool,
+    },
 }
 
-/// Reads with `read` until the status is wanted, the endpoint is stuck, or time runs out.
-pub async fn wait_for_status<F, Fut>(
+/// Reads once, or waits as `config` asks; every failure becomes diagnostics, Atlas's through
+/// `atlas_error` (the one Atlas-error mapping).
+pub async fn read_or_wait<T, F, Fut>(
+    rules: &StatusRules,
+    config: &WaitConfig,
+    read: F,
+    atlas_error: impl Fn(AtlasError) -> Diagnostic,
+) -> Result<T, Diagnostics>
+where
+    T: HasStatus,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AtlasError>>,
+{
+    let Some(spec) = config.spec()? else {
+        let mut read = read;
+        return read().await.map_err(|error| atlas_error(error).into());
+    };
+    wait_for_status(rules, &spec, read)
+        .await
+        .map_err(|failure| match failure {
+            WaitFailure::Atlas {
+                error,
+                waited,
+                polls,
+            } => {
+                // Atlas's error says what went wrong; the wait adds how far it had come.
+                let mut diagnostic = atlas_error(error);
+                diagnostic.detail.push_str(&format!(
+                    " This ended the wait for `{WAIT_FOR_STATUS}` after {} ({} finished).",
+                    durations::show(waited),
+                    reads(polls)
+                ));
+                diagnostic.into()
+            }
+            other => failure_diagnostic(rules, &spec, &other).into(),
+        })
+}
+
+/// Reads with `read` until the status is wanted, the object is stuck, or time runs out; no
+/// read outlives the deadline.
+pub async fn wait_for_status<T, F, Fut>(
+    rules: &StatusRules,
     spec: &WaitSpec,
     mut read: F,
-) -> Result<InterfaceEndpoint, WaitFailure>
+) -> Result<T, WaitFailure<T>>
 where
+    T: HasStatus,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<InterfaceEndpoint, AtlasError>>,
+    Fut: Future<Output = Result<T, AtlasError>>,
 {
     let started = Instant::now();
-    let deadline = started + spec.timeout;
+    let timed_out = |last: Option<T>, polls: u32, read_in_flight: bool| WaitFailure::TimedOut {
+        last,
+        waited: whole_seconds(started.elapsed()),
+        polls,
+        read_in_flight,
+    };
+    // The timeout is validated to at most a day, but an Instant that cannot hold the deadline
+    // must still not panic: such a wait is as good as endless, so it ends at once instead.
+    let Some(deadline) = started.checked_add(spec.timeout) else {
+        return Err(timed_out(None, 0, false));
+    };
     let mut delay = FIRST_POLL_DELAY;
     let mut polls = 0;
+    let mut last: Option<T> = None;
     loop {
-        let endpoint = read().await.map_err(WaitFailure::Atlas)?;
+        let object = match tokio::time::timeout_at(deadline, read()).await {
+            Ok(Ok(object)) => object,
+            Ok(Err(error)) => {
+                return Err(WaitFailure::Atlas {
+                    error,
+                    waited: whole_seconds(started.elapsed()),
+                    polls,
+                });
+            }
+            Err(_elapsed) => return Err(timed_out(last, polls, true)),
+        };
         polls += 1;
-        let status = endpoint.connection_status.as_str();
-        if spec.wanted.iter().any(|wanted| wanted == status) {
-            return Ok(endpoint);
+        let status = object.status().to_owned();
+        if spec.wanted.contains(&status) {
+            return Ok(object);
         }
-        if TERMINAL_STATUSES.contains(&status) {
-            return Err(WaitFailure::Terminal(endpoint));
+        if rules
+            .terminal
+            .iter()
+            .any(|(terminal, _)| *terminal == status)
+        {
+            return Err(WaitFailure::Terminal(object));
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(WaitFailure::TimedOut {
-                last: endpoint,
-                // Whole seconds read better in a message than "5s 10ms 544us".
-                waited: Duration::from_secs((now - started).as_secs_f64().round() as u64),
-                polls,
-            });
+            return Err(timed_out(Some(object), polls, false));
         }
-        let pause = delay.min(deadline - now);
+        last = Some(object);
+        let pause = delay.min(deadline.saturating_duration_since(now));
         logging::debug(
-            "waiting for interface endpoint status",
+            "waiting for status",
             &[
+                ("what", rules.what.into()),
                 ("status", status.into()),
                 ("wanted", spec.wanted.join(",").into()),
                 ("next_poll_ms", (pause.as_millis() as u64).into()),
             ],
         );
         tokio::time::sleep(pause).await;
-        delay = (delay * 2).min(MAX_POLL_DELAY);
+        delay = delay.saturating_mul(2).min(MAX_POLL_DELAY);
     }
 }
 
 /// The diagnostic for a wait that did not reach a wanted status (Atlas errors excepted: the
 /// caller converts those in the one place that does).
-pub fn failure_diagnostic(
+pub fn failure_diagnostic<T: HasStatus>(
+    rules: &StatusRules,
     spec: &WaitSpec,
-    endpoint: &InterfaceEndpoint,
-    timed_out: Option<(Duration, u32)>,
+    failure: &WaitFailure<T>,
 ) -> Diagnostic {
     let wanted = spec.wanted.join(" or ");
-    let atlas_says = match &endpoint.error_message {
+    let atlas_says = |object: &T| match object.error_message() {
         Some(message) => format!(" Atlas reports: {}.", show_atlas_text(message)),
         None => String::new(),
     };
-    match timed_out {
-        Some((waited, polls)) => Diagnostic::error(
-            "Timed Out Waiting for Interface Endpoint",
-            format!(
-                "The endpoint was still {} after {} ({polls} reads), not {wanted}.{atlas_says} Raise `{WAIT_TIMEOUT}` \
-                 (now {}) if AWS needs longer, or check the VPC endpoint in AWS.",
-                endpoint.connection_status,
-                durations::show(waited),
-                durations::show(spec.timeout)
-            ),
-        )
-        .on(WAIT_TIMEOUT),
-        None => Diagnostic::error(
-            "Interface Endpoint Will Not Become Ready",
-            format!(
-                "The endpoint is {}, a status it does not leave by itself, so it will not become {wanted}.{atlas_says} \
-                 {}",
-                endpoint.connection_status,
-                if endpoint.connection_status == "REJECTED" {
-                    "Check the VPC endpoint in AWS (its service name, subnets and security groups), then recreate it."
-                } else {
-                    "Atlas is removing it from the private endpoint connection."
-                }
-            ),
-        )
-        .on(WAIT_FOR_STATUS),
+    match failure {
+        WaitFailure::TimedOut {
+            last,
+            waited,
+            polls,
+            read_in_flight,
+        } => {
+            let seen = match last {
+                Some(object) => format!(
+                    "The {} was still {} after {} ({}), not {wanted}.{}",
+                    rules.short,
+                    object.status(),
+                    durations::show(*waited),
+                    reads(*polls),
+                    atlas_says(object)
+                ),
+                None => format!(
+                    "No read of the {} finished within {}, so its status is not known.",
+                    rules.short,
+                    durations::show(*waited)
+                ),
+            };
+            let why = if *read_in_flight {
+                " The wait stopped at its deadline while a read was still in flight (Atlas had not \
+                 answered, or the provider was waiting to retry a failed request)."
+            } else {
+                ""
+            };
+            Diagnostic::error(
+                format!("Timed Out Waiting for {}", title_case(rules.what)),
+                format!(
+                    "{seen}{why} Raise `{WAIT_TIMEOUT}` (now {}) if {}",
+                    durations::show(spec.timeout),
+                    rules.timeout_advice
+                ),
+            )
+            .on(WAIT_TIMEOUT)
+        }
+        WaitFailure::Terminal(object) => {
+            let advice = rules
+                .terminal
+                .iter()
+                .find(|(status, _)| *status == object.status())
+                .map_or("", |(_, advice)| advice);
+            Diagnostic::error(
+                format!("{} Will Not Become Ready", title_case(rules.what)),
+                format!(
+                    "The {} is {}, a status it does not leave by itself, so it will not become {wanted}.{} \
+                     {advice}",
+                    rules.short,
+                    object.status(),
+                    atlas_says(object)
+                ),
+            )
+            .on(WAIT_FOR_STATUS)
+        }
+        WaitFailure::Atlas { error, .. } => Diagnostic::error(
+            "Atlas Error While Waiting",
+            format!("{error}. Please report this issue: Atlas errors have their own diagnostics."),
+        ),
+    }
+}
+
+/// "1 read", "6 reads".
+fn reads(count: u32) -> String {
+    if count == 1 {
+        "1 read".to_owned()
+    } else {
+        format!("{count} reads")
+    }
+}
+
+/// Whole seconds read better in a message than "5s 10ms 544us".
+fn whole_seconds(elapsed: Duration) -> Duration {
+    Duration::from_secs(elapsed.as_secs_f64().round() as u64)
+}
+
+fn article(what: &str) -> String {
+    match what.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {what}"),
+        _ => format!("a {what}"),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-
-    use super::*;
-
-    fn endpoint(status: &str) -> InterfaceEndpoint {
-        InterfaceEndpoint {
-            interface_endpoint_id: None,
-            connection_status: status.into(),
-            error_message: (status == "REJECTED").then(|| "no route".to_owned()),
-            delete_requested: false,
-        }
-    }
-
-    fn spec(wanted: &[&str], timeout_secs: u64) -> WaitSpec {
-        WaitSpec {
-            wanted: wanted.iter().map(|status| (*status).to_owned()).collect(),
-            timeout: Duration::from_secs(timeout_secs),
-        }
-    }
-
-    /// Reads that answer the given statuses in turn, repeating the last, and record when.
-    fn script(statuses: &[&str]) -> (RefCell<VecDeque<String>>, RefCell<Vec<Duration>>) {
-        (
-            RefCell::new(statuses.iter().map(|status| (*status).to_owned()).collect()),
-            RefCell::new(Vec::new()),
-        )
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn polls_with_doubling_delay_until_wanted() {
-        let (statuses, times) = script(&["NONE", "PENDING_ACCEPTANCE", "PENDING", "AVAILABLE"]);
-        let started = Instant::now();
-        let read = || {
-            let mut queue = statuses.borrow_mut();
-            let status = if queue.len() > 1 {
-                queue.pop_front().unwrap()
-            } else {
-                queue[0].clone()
-            };
-            times.borrow_mut().push(started.elapsed());
-            async move { Ok(endpoint(&status)) }
-        };
-        let found = wait_for_status(&spec(&["AVAILABLE"], 600), read)
-            .await
-            .unwrap();
-        assert_eq!(found.connection_status, "AVAILABLE");
-        let seconds: Vec<u64> = times.borrow().iter().map(Duration::as_secs).collect();
-        assert_eq!(seconds, [0, 2, 6, 14]);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn rejected_fails_at_once_with_atlas_message() {
-        let failure = wait_for_status(&spec(&["AVAILABLE"], 600), || async {
-            Ok(endpoint("REJECTED"))
-        })
-        .await
-        .unwrap_err();
-        let WaitFailure::Terminal(last) = failure else {
-            panic!("{failure:?}")
-        };
-        let diagnostic = failure_diagnostic(&spec(&["AVAILABLE"], 600), &last, None);
-        assert!(
-            diagnostic.detail.contains("REJECTED") && diagnostic.detail.contains("no route"),
-            "{}",
-            diagnostic.detail
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn deleting_is_fine_when_listed() {
-        let found = wait_for_status(&spec(&["DELETING"], 600), || async {
-            Ok(endpoint("DELETING"))
-        })
-        .await;
-        assert!(found.is_ok());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn timeout_reports_the_last_status() {
-        let started = Instant::now();
-        let failure = wait_for_status(&spec(&["AVAILABLE"], 45), || async {
-            Ok(endpoint("PENDING"))
-        })
-        .await
-        .unwrap_err();
-        let WaitFailure::TimedOut {
-            last,
-            waited,
-            polls,
-        } = failure
-        else {
-            panic!("{failure:?}")
-        };
-        assert_eq!(last.connection_status, "PENDING");
-        assert_eq!(waited, Duration::from_secs(45));
-        assert_eq!(started.elapsed(), Duration::from_secs(45));
-        // 0, 2, 6, 14, 30, then the deadline at 45.
-        assert_eq!(polls, 6);
-        let diagnostic =
-            failure_diagnostic(&spec(&["AVAILABLE"], 45), &last, Some((waited, polls)));
-        assert!(
-            diagnostic.detail.contains("still PENDING"),
-            "{}",
-            diagnostic.detail
-        );
-        assert_eq!(diagnostic.attribute.as_deref(), Some(WAIT_TIMEOUT));
-    }
-
-    #[test]
-    fn validation_of_statuses_and_timeout() {
-        let config = |statuses: Value, timeout: Value| {
-            Value::Object(
-                [
-                    (WAIT_FOR_STATUS.to_owned(), statuses),
-                    (WAIT_TIMEOUT.to_owned(), timeout),
-                ]
-                .into_iter()
-                .collect(),
-            )
-        };
-        let list = |items: &[&str]| {
-            Value::List(
-                items
-                    .iter()
-                    .map(|item| Value::String((*item).into()))
-                    .collect(),
-            )
-        };
-        assert!(
-            validate(&config(
-                list(&["AVAILABLE", "PENDING"]),
-                Value::String("5m".into())
-            ))
-            .is_empty()
-        );
-        assert_eq!(
-            validate(&config(list(&["READY"]), Value::Null))[0].summary,
-            "Unknown Status in Wait For Status"
-        );
-        assert_eq!(
-            validate(&config(list(&[]), Value::Null))[0].summary,
-            "Empty Wait For Status"
-        );
-        assert_eq!(
-            validate(&config(list(&["AVAILABLE"]), Value::String("0s".into())))[0].summary,
-            "Invalid Duration"
-        );
-        let warning = &validate(&config(Value::Null, Value::String("5m".into())))[0];
-        assert!(!warning.is_error());
-        assert!(validate(&config(Value::Unknown, Value::Unknown)).is_empty());
-        assert!(validate(&config(Value::List(vec![Value::Unknown]), Value::Null)).is_empty());
-    }
-}
+mod tests;

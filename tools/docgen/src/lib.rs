@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use terraform_provider_atlas::provider::AtlasProvider;
 use terraform_provider_atlas::provider::config;
+use terraform_provider_atlas::provider::data_sources::RegisteredDataSource;
 use terraform_provider_atlas::provider::schema::{Attribute, Presence, Schema};
 
 /// The provider's local name, as in `provider "atlas" {}` and the type-name prefix.
@@ -28,17 +29,10 @@ pub const FIX_COMMAND: &str = "cargo run -p docgen";
 
 const DATA_SOURCES_DIR: &str = "docs/data-sources";
 
-/// Examples shown on every data source page after its `data-source.tf`, when they exist:
-/// directory under `examples/`, and the heading they get.
-const USAGE_PATTERNS: &[(&str, &str)] = &[
-    ("check-block", "Warn at plan time: `check` block"),
-    ("postcondition", "Fail the plan: `postcondition`"),
-    ("for-each", "Several endpoints: `for_each`"),
-    (
-        "wait-for-available",
-        "Wait until the endpoint is connected: `wait_for_status`",
-    ),
-];
+/// Where each data source's examples live: `examples/data-sources/<type>/data-source.tf`, shown
+/// as "Example Usage", and one `<pattern>/main.tf` per usage pattern beside it, each shown under
+/// its first comment line as the heading.
+const EXAMPLES_DIR: &str = "examples/data-sources";
 
 /// One rendered file, its path relative to the repository root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,11 +68,16 @@ impl std::fmt::Display for Drift {
 
 /// Every docs page, rendered from the schema and the examples under `root`.
 pub fn render_all(root: &Path) -> io::Result<Vec<Page>> {
+    render_for(root, AtlasProvider::new().data_sources())
+}
+
+/// The provider page and one page per data source in `data_sources`.
+pub fn render_for(root: &Path, data_sources: &[RegisteredDataSource]) -> io::Result<Vec<Page>> {
     let mut pages = vec![Page {
         path: PathBuf::from("docs/index.md"),
         contents: provider_page(root)?,
     }];
-    for data_source in AtlasProvider::new().data_sources() {
+    for data_source in data_sources {
         let type_name = data_source.type_name();
         pages.push(Page {
             path: data_source_page_path(type_name),
@@ -129,7 +128,7 @@ pub fn stale_pages(root: &Path, pages: &[Page]) -> io::Result<Vec<PathBuf>> {
     Ok(stale)
 }
 
-fn data_source_page_path(type_name: &str) -> PathBuf {
+pub fn data_source_page_path(type_name: &str) -> PathBuf {
     let short_name = type_name
         .strip_prefix(&format!("{PROVIDER_NAME}_"))
         .unwrap_or(type_name);
@@ -147,25 +146,40 @@ fn provider_page(root: &Path) -> io::Result<String> {
 }
 
 fn data_source_page(root: &Path, type_name: &str, schema: &Schema) -> io::Result<String> {
-    let example = read_example(
-        root,
-        &format!("examples/data-sources/{type_name}/data-source.tf"),
-    )?;
+    let examples = format!("{EXAMPLES_DIR}/{type_name}");
+    let example = read_example(root, &format!("{examples}/data-source.tf"))?;
     let mut page = front_matter(
         &format!("{type_name} Data Source - {PROVIDER_NAME}"),
         schema.description,
     );
     page += &format!("# {type_name} (Data Source)\n\n{}\n\n", schema.description);
     page += &format!("## Example Usage\n\n{}", terraform_block(&example));
-    for (directory, heading) in USAGE_PATTERNS {
-        let path = format!("examples/{directory}/main.tf");
-        if root.join(&path).is_file() {
-            let example = read_example(root, &path)?;
-            page += &format!("### {heading}\n\n{}", terraform_block(&example));
-        }
+    for pattern in usage_patterns(root, &examples)? {
+        let example = read_example(root, &pattern)?;
+        // The first line is the heading; the code shown starts after it (and after the lone
+        // `#` that separates it from the explanation).
+        let (first, rest) = example.split_once('\n').unwrap_or((&example, ""));
+        let heading = first.strip_prefix('#').map(str::trim).unwrap_or(&pattern);
+        let code = rest.strip_prefix("#\n").unwrap_or(rest);
+        page += &format!("### {heading}\n\n{}", terraform_block(code));
     }
     page += &schema_sections(schema);
     Ok(page)
+}
+
+/// `<examples>/<pattern>/main.tf` for every pattern directory, sorted by name.
+fn usage_patterns(root: &Path, examples: &str) -> io::Result<Vec<String>> {
+    let directory = root.join(examples);
+    let mut patterns = Vec::new();
+    for entry in fs::read_dir(&directory).map_err(|error| with_path(error, Path::new(examples)))? {
+        let entry = entry?;
+        let main = format!("{examples}/{}/main.tf", entry.file_name().to_string_lossy());
+        if entry.path().is_dir() && root.join(&main).is_file() {
+            patterns.push(main);
+        }
+    }
+    patterns.sort();
+    Ok(patterns)
 }
 
 fn front_matter(page_title: &str, description: &str) -> String {
@@ -187,13 +201,29 @@ fn terraform_block(hcl: &str) -> String {
 /// tfplugindocs sorts them; empty sections are left out.
 fn schema_sections(schema: &Schema) -> String {
     let mut text = String::from("<!-- schema generated by cargo run -p docgen -->\n## Schema\n");
-    for (presence, heading) in [
+    text += &attribute_sections(&schema.attributes, false);
+    for attribute in &schema.attributes {
+        if let Some(nested) = attribute.kind.nested() {
+            text += &format!(
+                "\n<a id=\"nestedatt--{name}\"></a>\n### Nested Schema for `{name}`\n",
+                name = attribute.name
+            );
+            text += &attribute_sections(nested, true);
+        }
+    }
+    text
+}
+
+/// The attributes grouped by presence, under `### Required` and so on, or, for a nested
+/// schema, under `Read-Only:` as tfplugindocs writes it.
+fn attribute_sections(all: &[Attribute], nested: bool) -> String {
+    let mut text = String::new();
+    for (presence, section) in [
         (Presence::Required, "Required"),
         (Presence::Optional, "Optional"),
         (Presence::Computed, "Read-Only"),
     ] {
-        let mut attributes: Vec<&Attribute> = schema
-            .attributes
+        let mut attributes: Vec<&Attribute> = all
             .iter()
             .filter(|attribute| attribute.presence == presence)
             .collect();
@@ -201,7 +231,11 @@ fn schema_sections(schema: &Schema) -> String {
             continue;
         }
         attributes.sort_by_key(|attribute| attribute.name);
-        text += &format!("\n### {heading}\n\n");
+        text += &if nested {
+            format!("\n{section}:\n\n")
+        } else {
+            format!("\n### {section}\n\n")
+        };
         for attribute in attributes {
             text += &attribute_line(attribute);
         }
@@ -215,8 +249,16 @@ fn attribute_line(attribute: &Attribute) -> String {
     } else {
         ""
     };
+    let nested = if attribute.kind.nested().is_some() {
+        format!(
+            " (see [below for nested schema](#nestedatt--{}))",
+            attribute.name
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "- `{}` ({}{sensitive}) {}\n",
+        "- `{}` ({}{sensitive}) {}{nested}\n",
         attribute.name,
         attribute.kind.label(),
         attribute.description

@@ -1,3 +1,5 @@
+# Warn at plan time: `check` block
+#
 # A `check` block that warns, without failing plan or apply, unless the interface endpoint is
 # AVAILABLE. Because the data source is scoped to the check, a failed read (a wrong id, Atlas
 # unreachable) is a warning too.

@@ -1,3 +1,5 @@
+# Wait until the endpoint is connected: `wait_for_status`
+#
 # Blocks the plan until Atlas reports the interface endpoint AVAILABLE, as a pipeline that has just
 # created the AWS VPC endpoint needs: it fails at once if the endpoint is REJECTED, and after
 # wait_timeout with the last status seen.

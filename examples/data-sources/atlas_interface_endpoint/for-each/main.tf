@@ -1,3 +1,5 @@
+# Several endpoints: `for_each`
+#
 # Reads several interface endpoints of one PrivateLink connection with for_each, outputs each
 # one's status, and lists those that are not AVAILABLE yet.
 

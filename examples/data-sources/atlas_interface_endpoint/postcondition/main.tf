@@ -1,3 +1,5 @@
+# Fail the plan: `postcondition`
+#
 # A data source `postcondition` that fails the plan unless the interface endpoint is AVAILABLE,
 # so nothing that depends on PrivateLink is applied before the connection is up. The error
 # names the endpoint, its status and the error Atlas reports on it.

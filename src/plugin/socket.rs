@@ -1,0 +1,132 @@
+//! The plugin's Unix socket file: created private under a fresh name, and removed whenever the
+//! process ends, including by a panic that ends it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
+
+use tokio::net::UnixListener;
+
+use super::PluginError;
+
+/// The socket files this process has open; the panic hook removes them. Usually one; tests
+/// serve several plugins in one process.
+static OPEN_SOCKETS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The socket file; removed when dropped.
+pub struct SocketFile(PathBuf);
+
+impl SocketFile {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        if let Ok(mut open) = OPEN_SOCKETS.lock() {
+            open.retain(|path| path != &self.0);
+        }
+    }
+}
+
+/// Binds a new socket only its owner may use, under a name no other process holds.
+pub fn bind_socket(directory: &Path) -> Result<(UnixListener, SocketFile), PluginError> {
+    let process = std::process::id();
+    let mut attempt = 0u32;
+    loop {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.subsec_nanos())
+            .unwrap_or_default();
+        let path = directory.join(format!("plugin-atlas-{process}-{nanos:x}-{attempt}"));
+        match UnixListener::bind(&path) {
+            Ok(listener) => {
+                if let Ok(mut open) = OPEN_SOCKETS.lock() {
+                    open.push(path.clone());
+                }
+                let socket = SocketFile(path);
+                std::fs::set_permissions(&socket.0, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|source| PluginError::Socket {
+                        path: socket.0.clone(),
+                        source,
+                    })?;
+                return Ok((listener, socket));
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && attempt < 8 => {
+                attempt += 1
+            }
+            Err(source) => return Err(PluginError::Socket { path, source }),
+        }
+    }
+}
+
+/// Installs (once) a panic hook that removes our socket files when a panic ends the process.
+///
+/// A panic on a runtime worker is caught (the RPC panic guard, or tokio's task boundary) and
+/// the process keeps serving, so the hook must leave the socket alone then. A panic ends the
+/// process when it happens on the main thread, which runs the server and catches nothing, or
+/// in a build with `panic = "abort"`, where no destructor runs; only then is the file removed
+/// here. The previous hook (Rust's message on stderr) still runs.
+pub fn remove_sockets_on_fatal_panic() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if panic_ends_the_process() {
+                remove_open_sockets();
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn panic_ends_the_process() -> bool {
+    cfg!(panic = "abort") || std::thread::current().name() == Some("main")
+}
+
+fn remove_open_sockets() {
+    // try_lock: a panic raised while the list is locked must not deadlock in its own hook.
+    if let Ok(open) = OPEN_SOCKETS.try_lock() {
+        for path in open.iter() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fatal_panic_removes_the_socket_and_a_caught_one_does_not() {
+        let directory = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (_listener, socket) = runtime
+            .block_on(async { bind_socket(directory.path()) })
+            .unwrap();
+        remove_sockets_on_fatal_panic();
+
+        // A worker thread's panic is caught by its runtime: the socket stays.
+        let caught = std::thread::Builder::new()
+            .name("tokio-runtime-worker".into())
+            .spawn(|| panic!("a bug in one RPC"))
+            .unwrap()
+            .join();
+        assert!(caught.is_err());
+        assert!(socket.path().exists(), "a caught panic removed the socket");
+
+        // The main thread's panic ends the process: the hook removes the socket first.
+        let fatal = std::thread::Builder::new()
+            .name("main".into())
+            .spawn(|| panic!("a bug on the main thread"))
+            .unwrap()
+            .join();
+        assert!(fatal.is_err());
+        assert!(!socket.path().exists(), "the socket outlived a fatal panic");
+    }
+}

@@ -1,0 +1,120 @@
+//! The framework's side of a data source: what the provider holds for each registered one, and
+//! the steps every read goes through whatever the data source.
+
+use super::{DataSource, PROVIDER_PREFIX, ReadContext};
+use crate::provider::diagnostics::{Diagnostic, Diagnostics};
+use crate::provider::schema::Schema;
+use crate::provider::value::Value;
+
+/// A data source as the provider serves it: its full type name, its schema (built once), and
+/// its typed read behind a value-to-value interface.
+pub struct RegisteredDataSource {
+    type_name: String,
+    what: &'static str,
+    schema: Schema,
+    reader: Box<dyn ReadValues>,
+}
+
+impl RegisteredDataSource {
+    pub fn new<D: DataSource>(data_source: D) -> Self {
+        Self {
+            type_name: format!("{PROVIDER_PREFIX}_{}", D::NAME),
+            what: D::WHAT,
+            schema: data_source.schema(),
+            reader: Box::new(data_source),
+        }
+    }
+
+    /// The full type name, such as `atlas_interface_endpoint`.
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    pub fn schema(&self) -> Schema {
+        self.schema.clone()
+    }
+
+    /// ValidateDataResourceConfig: every attribute's validators, without the network; unknown
+    /// values are skipped.
+    pub fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        self.schema.validate(config).into_vec()
+    }
+
+    /// ReadDataSource: validates again (a value unknown at validate time is known now), refuses
+    /// values still unknown, decodes the configuration, reads, and builds the whole state.
+    pub async fn read(
+        &self,
+        config: &Value,
+        context: &ReadContext<'_>,
+    ) -> Result<Value, Diagnostics> {
+        let errors: Diagnostics = self
+            .schema
+            .validate(config)
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let unknown = self.schema.check_known(config, self.what);
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
+        let json = config.to_json().ok_or_else(|| {
+            self.bug("the configuration holds a value that is not known or not finite")
+        })?;
+        let computed = self.reader.read_values(json, context).await?;
+        self.schema
+            .state(config, &computed)
+            .map_err(|problem| self.bug(&problem))
+    }
+
+    /// A diagnostic for our own mistake: the configuration or state does not fit the schema.
+    fn bug(&self, problem: &str) -> Diagnostics {
+        Diagnostic::error(
+            "Provider Bug",
+            format!(
+                "Reading {} failed inside the provider: {problem}. Please report this issue.",
+                self.type_name
+            ),
+        )
+        .into()
+    }
+}
+
+/// A typed data source seen through JSON values: the configuration decoded with serde, the
+/// state encoded with serde.
+#[async_trait::async_trait]
+trait ReadValues: Send + Sync {
+    async fn read_values(
+        &self,
+        config: serde_json::Value,
+        context: &ReadContext<'_>,
+    ) -> Result<Value, Diagnostics>;
+}
+
+#[async_trait::async_trait]
+impl<D: DataSource> ReadValues for D {
+    async fn read_values(
+        &self,
+        config: serde_json::Value,
+        context: &ReadContext<'_>,
+    ) -> Result<Value, Diagnostics> {
+        let bug = |problem: String| -> Diagnostics {
+            Diagnostic::error(
+                "Provider Bug",
+                format!(
+                    "Reading {PROVIDER_PREFIX}_{} failed inside the provider: {problem}. Please report this issue.",
+                    D::NAME
+                ),
+            )
+            .into()
+        };
+        let config: D::Config = serde_json::from_value(config)
+            .map_err(|error| bug(format!("the configuration does not decode: {error}")))?;
+        let state = self.read(config, context).await?;
+        let json = serde_json::to_value(state)
+            .map_err(|error| bug(format!("the state does not encode: {error}")))?;
+        Ok(Value::from_json(json))
+    }
+}

@@ -1,0 +1,289 @@
+//! End-to-end: the real `terraform` against the fake Atlas behaving as today's Atlas does: the
+//! v1.0 routes gone, the versioned v2 routes, its real error bodies, and service accounts.
+
+use fake_atlas::{CLIENT_ID, CLIENT_SECRET, Endpoint, Fault, PRIVATE_LINK_ID, PROJECT_ID};
+
+mod support;
+
+use support::*;
+
+const ROUTE_WARNING: &str = "Warning: Atlas No Longer Serves the v1.0 Route";
+
+/// `count` endpoints, all AVAILABLE, read with for_each, their statuses as an output.
+fn many_reads(workspace: &Workspace, count: usize, provider_arguments: &str) -> Vec<String> {
+    let ids: Vec<String> = (0..count).map(|n| format!("vpce-{n:017x}")).collect();
+    for id in &ids {
+        workspace.atlas.put(id, Endpoint::with_status("AVAILABLE"));
+    }
+    let set = ids.iter().map(|id| hcl(id)).collect::<Vec<_>>().join(", ");
+    workspace.write_main_tf(&format!(
+        "{}data \"atlas_interface_endpoint\" \"all\" {{\n  for_each              = toset([{set}])\n  \
+         project_id            = {}\n  private_link_id       = {}\n  interface_endpoint_id = each.value\n}}\n\n\
+         output \"statuses\" {{\n  value = {{ for id, endpoint in data.atlas_interface_endpoint.all : id => endpoint.connection_status }}\n}}\n",
+        workspace.preamble(provider_arguments),
+        hcl(PROJECT_ID),
+        hcl(PRIVATE_LINK_ID)
+    ));
+    ids
+}
+
+fn count_lines(run: &Run, heading: &str) -> usize {
+    run.diagnostics()
+        .iter()
+        .filter(|block| block.starts_with(heading))
+        .count()
+}
+
+fn v1_requests(workspace: &Workspace) -> usize {
+    workspace
+        .atlas
+        .requests()
+        .iter()
+        .filter(|request| request.path.starts_with("/api/atlas/v1.0/"))
+        .count()
+}
+
+async fn assert_all_available(workspace: &Workspace, ids: &[String]) {
+    let outputs = workspace.outputs().await;
+    let statuses = field(field(&outputs, "statuses"), "value");
+    for id in ids {
+        assert_eq!(field(statuses, id), "AVAILABLE", "{outputs}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_with_v1_gone_reads_v2_with_one_warning_and_one_probe() {
+    let workspace = Workspace::new().await;
+    workspace.atlas.set_v1_gone(true);
+    let ids = many_reads(&workspace, 20, "");
+    let apply = workspace.apply(&[]).await;
+    apply.assert_success();
+    assert_eq!(count_lines(&apply, ROUTE_WARNING), 1, "{apply}");
+    apply.assert_shows("api_version = \"v2\"");
+    assert_all_available(&workspace, &ids).await;
+    // The plan inside this apply is the one provider process that reads: one probe. (Before it,
+    // the digest challenge of the process's first request is fetched on the same route: Atlas
+    // authenticates before it routes, so that answer is a 401, not a verdict.)
+    let probes = workspace
+        .atlas
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.starts_with("/api/atlas/v1.0/") && request.had_authorization)
+        .count();
+    assert_eq!(probes, 1, "{:#?}", workspace.atlas.requests());
+    assert!(v1_requests(&workspace) <= 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn v2_sends_no_v1_request_and_the_versioned_accept_header() {
+    let workspace = Workspace::new().await;
+    let ids = many_reads(&workspace, 3, "  api_version = \"v2\"\n");
+    let apply = workspace.apply(&[]).await;
+    apply.assert_success();
+    assert_eq!(count_lines(&apply, ROUTE_WARNING), 0, "{apply}");
+    assert_all_available(&workspace, &ids).await;
+    let requests = workspace.atlas.requests();
+    assert_eq!(v1_requests(&workspace), 0, "{requests:#?}");
+    for request in requests.iter().filter(|request| request.status == 200) {
+        assert_eq!(
+            request.accept.as_deref(),
+            Some("application/vnd.atlas.2023-01-01+json"),
+            "{request:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn v1_against_gone_routes_says_to_use_v2() {
+    let workspace = Workspace::new().await;
+    workspace.atlas.set_v1_gone(true);
+    many_reads(&workspace, 1, "  api_version = \"v1.0\"\n");
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let error = plan.diagnostic(
+        "Error: Atlas No Longer Serves the v1.0 Route",
+        "RESOURCE_NOT_FOUND",
+    );
+    assert!(error.contains("api_version = \"v2\""), "{error}");
+    assert!(!error.contains("Check the id"), "{error}");
+    assert!(
+        workspace
+            .atlas
+            .requests()
+            .iter()
+            .all(|request| !request.path.starts_with("/api/atlas/v2/"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_api_version_is_caught_by_validate() {
+    let workspace = Workspace::new().await;
+    many_reads(&workspace, 1, "  api_version = \"v3\"\n");
+    let validate = workspace.validate().await;
+    validate.assert_failure();
+    validate.diagnostic("Error: Invalid API Version", "v1.0");
+    assert_eq!(workspace.atlas.request_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn atlas_error_bodies_give_their_own_diagnostics() {
+    let workspace = Workspace::new().await;
+    many_reads(&workspace, 1, "  max_retries = 0\n");
+
+    workspace.atlas.push_fault(Fault::not_in_group());
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let error = plan.diagnostic("Error: No Access to the Atlas Project", PROJECT_ID);
+    assert!(error.contains("NOT_IN_GROUP"), "{error}");
+    assert!(error.contains("project_id"), "{error}");
+
+    workspace
+        .atlas
+        .push_fault(Fault::org_requires_access_list("203.0.113.9"));
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    plan.diagnostic("Error: Atlas Refused the Request", "203.0.113.9");
+
+    workspace
+        .atlas
+        .push_fault(Fault::rate_limited_token_bucket(500));
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    plan.diagnostic("Error: Atlas Rate Limit Reached", "8m 20s");
+}
+
+// ---- Service accounts ------------------------------------------------------------------
+
+fn without_api_keys(workspace: &mut Workspace) {
+    workspace.remove_env("MONGODB_ATLAS_PUBLIC_API_KEY");
+    workspace.remove_env("MONGODB_ATLAS_PRIVATE_API_KEY");
+}
+
+fn bearer_reads(workspace: &Workspace) -> usize {
+    workspace
+        .atlas
+        .requests()
+        .iter()
+        .filter(|request| {
+            request.path.starts_with("/api/atlas/")
+                && request.status == 200
+                && request.authorization_scheme.as_deref() == Some("Bearer")
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_account_from_arguments_makes_one_token_request_for_20_reads() {
+    let mut workspace = Workspace::new().await;
+    without_api_keys(&mut workspace);
+    let ids = many_reads(
+        &workspace,
+        20,
+        &format!(
+            "  api_version   = \"v2\"\n  client_id     = {}\n  client_secret = {}\n",
+            hcl(CLIENT_ID),
+            hcl(CLIENT_SECRET)
+        ),
+    );
+    let apply = workspace.apply(&[]).await;
+    apply.assert_success();
+    assert_all_available(&workspace, &ids).await;
+    assert_eq!(workspace.atlas.token_requests(), 1);
+    assert_eq!(bearer_reads(&workspace), 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_account_from_the_environment_makes_one_token_request_for_20_reads() {
+    let mut workspace = Workspace::new().await;
+    without_api_keys(&mut workspace);
+    workspace.set_env("MONGODB_ATLAS_CLIENT_ID", CLIENT_ID);
+    workspace.set_env("MONGODB_ATLAS_CLIENT_SECRET", CLIENT_SECRET);
+    let ids = many_reads(&workspace, 20, "");
+    let apply = workspace.apply(&[]).await;
+    apply.assert_success();
+    assert_all_available(&workspace, &ids).await;
+    assert_eq!(workspace.atlas.token_requests(), 1);
+    assert_eq!(bearer_reads(&workspace), 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_client_secret_is_one_clear_diagnostic_and_never_shown() {
+    let secret = "mdb_sa_sk_0badc0de0badc0de0badc0de0badc0de";
+    let mut workspace = Workspace::new().await;
+    without_api_keys(&mut workspace);
+    let log = workspace.directory.path().join("trace.log");
+    workspace.set_env("TF_LOG", "trace");
+    workspace.set_env("TF_LOG_PATH", &log.display().to_string());
+    workspace.set_env("MONGODB_ATLAS_CLIENT_SECRET", secret);
+    many_reads(
+        &workspace,
+        1,
+        &format!("  client_id = {}\n", hcl(CLIENT_ID)),
+    );
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let error = plan.diagnostic("Error: Service Account Credentials Rejected", CLIENT_ID);
+    assert!(error.contains("provider argument `client_id`"), "{error}");
+    assert_eq!(count_lines(&plan, "Error:"), 1, "{plan}");
+    let trace = std::fs::read_to_string(&log).expect("the trace log");
+    assert!(
+        trace.contains("requesting a service account token"),
+        "the provider's log is in it"
+    );
+    for shown in [&plan.stdout, &plan.stderr, &trace] {
+        assert!(!shown.contains(secret), "the secret was printed");
+        assert!(!shown.contains(CLIENT_SECRET));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn precedence_warns_once_and_uses_the_first_complete_kind() {
+    let mut workspace = Workspace::new().await;
+    // API keys from the environment (Workspace's default), an access token too.
+    let token = workspace
+        .atlas
+        .issue_token(std::time::Duration::from_secs(3600));
+    workspace.set_env("MONGODB_ATLAS_ACCESS_TOKEN", &token);
+    many_reads(&workspace, 2, "  api_version = \"v2\"\n");
+    let plan = workspace.plan().await;
+    plan.assert_success();
+    let warning = plan.diagnostic(
+        "Warning: More Than One Kind of Atlas Credentials",
+        "ignores",
+    );
+    assert!(
+        warning.contains("MONGODB_ATLAS_PUBLIC_API_KEY"),
+        "{warning}"
+    );
+    assert!(!warning.contains(&token), "{warning}");
+    assert_eq!(bearer_reads(&workspace), 2);
+    assert_eq!(workspace.atlas.challenges_issued(), 0, "no digest request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn half_a_service_account_is_an_error_naming_what_is_missing() {
+    let mut workspace = Workspace::new().await;
+    workspace.set_env("MONGODB_ATLAS_CLIENT_ID", CLIENT_ID);
+    many_reads(&workspace, 1, "");
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let error = plan.diagnostic("Error: Incomplete Atlas Credentials", "client_secret");
+    assert!(error.contains("MONGODB_ATLAS_CLIENT_SECRET"), "{error}");
+    assert_eq!(workspace.atlas.request_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_token_endpoint_says_what_to_do() {
+    let mut workspace = Workspace::new().await;
+    without_api_keys(&mut workspace);
+    workspace.set_env("MONGODB_ATLAS_CLIENT_ID", CLIENT_ID);
+    workspace.set_env("MONGODB_ATLAS_CLIENT_SECRET", CLIENT_SECRET);
+    workspace.atlas.rate_limit_tokens(true);
+    // No retry here, so the test does not wait out the one-minute window; the retry itself is
+    // tested against the client in tests/atlas_routes_and_auth.rs.
+    many_reads(&workspace, 1, "  max_retries = 0\n");
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let error = plan.diagnostic("Error: Service Account Token Limit Reached", "RATE_LIMITED");
+    assert!(error.contains("its own service account"), "{error}");
+}
