@@ -298,6 +298,8 @@ pub struct World<'a> {
     /// A calm case: attributes null or plausible, so that most reads reach the fake and
     /// return a state (half the cases; the others are wild).
     pub calm: bool,
+    /// A token the fake accepts, for an `access_token` argument.
+    pub access_token: String,
 }
 
 /// What the generator chose, as far as the harness needs to know.
@@ -516,7 +518,17 @@ fn string_for(hint: Hint, choices: &mut Choices, world: &World, chosen: &mut Cho
             5 => "vpce-0ffffffffffffffff".into(),
             6 => "6b0000000000000000000bad".into(),
             7 => choices
-                .pick(&[PUBLIC_KEY, PRIVATE_KEY, "v1.0", "v2", "", " "])
+                .pick(&[
+                    PUBLIC_KEY,
+                    PRIVATE_KEY,
+                    fake_atlas::CLIENT_ID,
+                    fake_atlas::CLIENT_SECRET,
+                    world.access_token.as_str(),
+                    "v1.0",
+                    "v2",
+                    "",
+                    " ",
+                ])
                 .to_string(),
             8 => format!("{PROJECT_ID}\n"),
             _ => arbitrary_text(choices, &[]),
@@ -698,6 +710,9 @@ fn plausible(
             chosen.short_waits &= short;
             text(duration)
         }
+        (Type::String, _) if name.contains("client_id") => text(fake_atlas::CLIENT_ID),
+        (Type::String, _) if name.contains("client_secret") => text(fake_atlas::CLIENT_SECRET),
+        (Type::String, _) if name.contains("token") => text(world.access_token.clone()),
         (Type::String, _) if name.contains("project") => text(PROJECT_ID),
         (Type::String, _) if name.contains("private_link") => text(PRIVATE_LINK_ID),
         (Type::String, _) if name.contains("endpoint") => text(choices.pick(&ENDPOINTS).0),
@@ -810,6 +825,7 @@ async fn run_case_recording(
         fake_port: session.atlas.address().port(),
         scratch: session.scratch.path(),
         calm: choices.below(2) == 1,
+        access_token: session.atlas.issue_token(Duration::from_secs(3600)),
     };
     match choices.below(8) {
         0 => session.atlas.push_fault(Fault::Status {
