@@ -708,7 +708,11 @@ mod tests {
     fn request_timeout_over_an_hour_is_refused() {
         let diagnostics = validate(&config(&[(REQUEST_TIMEOUT, Value::String("2h".into()))]));
         assert_eq!(diagnostics[0].summary, "Duration Too Long");
-        assert!(diagnostics[0].detail.contains("1h"), "{}", diagnostics[0].detail);
+        assert!(
+            diagnostics[0].detail.contains("1h"),
+            "{}",
+            diagnostics[0].detail
+        );
     }
 
     #[test]
