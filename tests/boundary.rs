@@ -161,3 +161,33 @@ fn overflowing_wait_timeouts_on_a_pending_endpoint_end_in_a_diagnostic_not_a_pan
         });
     }
 }
+
+/// The generator must see nested attributes (tfplugin6 `nested_type`), not only typed ones, or
+/// a list of objects would only ever get values of another type.
+#[test]
+fn nested_attributes_in_the_schemas_become_lists_of_objects() {
+    runtime().block_on(async {
+        let session = boundary::Session::start(LIMITS).await.unwrap();
+        let nested: Vec<String> = session
+            .data_source_types()
+            .iter()
+            .flat_map(|type_name| {
+                session
+                    .data_source_fields(type_name)
+                    .into_iter()
+                    .filter_map(move |field| match &field.kind {
+                        boundary::Type::List(element) | boundary::Type::Set(element)
+                            if matches!(**element, boundary::Type::Object(ref fields) if !fields.is_empty()) =>
+                        {
+                            Some(format!("{type_name}.{}", field.name))
+                        }
+                        _ => None,
+                    })
+            })
+            .collect();
+        assert!(
+            nested.contains(&"atlas_interface_endpoints.endpoints".to_owned()),
+            "{nested:?}"
+        );
+    });
+}
