@@ -35,7 +35,9 @@ for argument in "$@"; do
 done
 
 command -v cargo >/dev/null || fail "cargo is not on PATH. Install Rust from https://rustup.rs and run this again."
-command -v terraform >/dev/null || fail "terraform is not on PATH. Install Terraform 1.11 or later and run this again."
+# shellcheck source=scripts/requirements.sh
+source scripts/requirements.sh
+require_terraform
 
 step "Building the release provider and the bench tool (with its provider-launcher)"
 cargo build --release -p terraform-provider-atlas

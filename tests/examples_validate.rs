@@ -164,8 +164,8 @@ fn run_terraform_validate(directory: &Path, cli_config: &Path) -> std::process::
         .output()
         .unwrap_or_else(|error| {
             panic!(
-                "cannot run `terraform` ({error}). These tests need the Terraform CLI (1.5 or later, for \
-                 `check` blocks) on PATH: install it from HashiCorp's releases or package repository."
+                "cannot run `terraform` ({error}). These tests need the Terraform CLI (1.7 or later, see \
+                 scripts/requirements.sh) on PATH: install it from HashiCorp's releases or package repository."
             )
         })
 }

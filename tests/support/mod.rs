@@ -32,7 +32,7 @@ pub fn terraform_binary() -> PathBuf {
     fake_atlas::terraform::find_on_path().unwrap_or_else(|| {
         panic!(
             "`terraform` was not found on PATH ({}). These end-to-end tests run the real Terraform CLI \
-             (1.11 or later) against the provider: install it (e.g. to /usr/local/bin/terraform) and run \
+             (1.7 or later, see scripts/requirements.sh) against the provider: install it (e.g. to /usr/local/bin/terraform) and run \
              the tests again.",
             std::env::var_os("PATH").unwrap_or_default().to_string_lossy()
         )
