@@ -238,6 +238,41 @@ async fn check_block_warns_when_not_available() {
     );
 }
 
+/// docs/plan-time-assertions.md: a scoped data source whose read fails (here a missing
+/// endpoint) makes the check block warn with the read's own diagnostic, and the plan is still
+/// written.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_block_turns_a_failed_read_into_a_warning_and_still_writes_the_plan() {
+    let workspace = Workspace::new().await;
+    workspace.write_config(&format!(
+        "check \"endpoint_available\" {{\n  \
+         data \"atlas_interface_endpoint\" \"this\" {{\n    project_id            = {}\n    \
+         private_link_id       = {}\n    interface_endpoint_id = {}\n  }}\n\n  \
+         assert {{\n    condition     = data.atlas_interface_endpoint.this.connection_status == \"AVAILABLE\"\n    \
+         error_message = \"not AVAILABLE\"\n  }}\n}}\n",
+        hcl(PROJECT_ID),
+        hcl(PRIVATE_LINK_ID),
+        hcl(MISSING_ENDPOINT)
+    ));
+    let plan = workspace
+        .terraform(&["plan", "-no-color", "-input=false", "-out=check.tfplan"])
+        .await;
+    plan.assert_success();
+    let warning = plan.diagnostic("Warning: Interface Endpoint Not Found", MISSING_ENDPOINT);
+    assert!(
+        warning.contains("PRIVATELINK_INTERFACE_ENDPOINT_NOT_FOUND"),
+        "{warning}"
+    );
+    assert!(
+        !plan.text().contains("Error:"),
+        "a failed read inside a check must not be an error:\n{plan}"
+    );
+    assert!(
+        workspace.directory.path().join("check.tfplan").is_file(),
+        "the plan was not written:\n{plan}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn postcondition_fails_plan_when_not_available() {
     let mut workspace = Workspace::new().await;

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use fake_atlas::tls::TestAuthority;
 use fake_atlas::{
-    Endpoint, FakeAtlas, FakeProxy, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
+    CLIENT_ID, CLIENT_SECRET, Endpoint, FakeAtlas, FakeProxy, Fault, PRIVATE_KEY, PRIVATE_LINK_ID,
+    PROJECT_ID, PUBLIC_KEY,
 };
 use support::*;
 
@@ -158,6 +159,72 @@ async fn provider_logs_follow_tf_log_provider_and_never_carry_the_key() {
             !text.contains(secret),
             "{secret:?} appears in the trace log"
         );
+    }
+}
+
+/// docs/reliability.md and docs/atlas-api.md: `RateLimit-Limit` and `RateLimit-Remaining`, when
+/// Atlas sends them, are logged at DEBUG with the request they came with.
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limit_headers_are_logged_at_debug_with_their_request() {
+    let mut workspace = workspace_with_endpoint().await;
+    workspace.atlas.push_fault(Fault::Atlas {
+        status: 503,
+        error_code: Some("SERVICE_UNAVAILABLE".into()),
+        detail: "Maintenance.".into(),
+        parameters: Vec::new(),
+        headers: vec![
+            ("RateLimit-Limit".into(), "100".into()),
+            ("RateLimit-Remaining".into(), "7".into()),
+        ],
+    });
+    let log = workspace.directory.path().join("terraform.log");
+    workspace.set_env("TF_LOG_PROVIDER", "DEBUG");
+    workspace.set_env("TF_LOG_PATH", &log.to_string_lossy());
+    workspace.write_main_tf(&config(&workspace.atlas.url(), ""));
+    workspace.plan().await.assert_success();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let throttled = text
+        .lines()
+        .find(|line| line.contains("Atlas request done") && line.contains("status=503"))
+        .unwrap_or_else(|| panic!("no DEBUG line for the 503 attempt:\n{text}"));
+    assert!(throttled.contains("ratelimit_limit=100"), "{throttled}");
+    assert!(throttled.contains("ratelimit_remaining=7"), "{throttled}");
+}
+
+/// SECURITY.md: a `TF_LOG=trace` run with a service account that succeeds carries neither the
+/// client secret nor the token Atlas issued, nor any `Authorization` header.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_account_trace_log_never_carries_the_secret_or_the_token() {
+    // Every token the fake issues starts with this base64url JWT header.
+    const TOKEN_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+    let mut workspace = workspace_with_endpoint().await;
+    workspace.remove_env("MONGODB_ATLAS_PUBLIC_API_KEY");
+    workspace.remove_env("MONGODB_ATLAS_PRIVATE_API_KEY");
+    let log = workspace.directory.path().join("trace.log");
+    workspace.set_env("TF_LOG", "trace");
+    workspace.set_env("TF_LOG_PATH", &log.to_string_lossy());
+    workspace.write_main_tf(&config(
+        &workspace.atlas.url(),
+        &format!(
+            "  client_id     = {}\n  client_secret = {}\n",
+            hcl(CLIENT_ID),
+            hcl(CLIENT_SECRET)
+        ),
+    ));
+    let plan = workspace.plan().await;
+    plan.assert_success();
+    assert_eq!(workspace.atlas.token_requests(), 1);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("requesting a service account token"),
+        "the provider's trace lines are in the log"
+    );
+    for secret in [CLIENT_SECRET, TOKEN_HEADER, "Authorization", "Bearer "] {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} appears in the trace log"
+        );
+        assert!(!plan.text().contains(secret), "{secret:?} was printed");
     }
 }
 
