@@ -896,3 +896,25 @@ async fn stop_provider_cancels_a_wait_for_status() {
         "the wait ended during its pause, without polling again"
     );
 }
+
+/// SECURITY.md: `private_key`, `client_secret` and `access_token` are `sensitive` in the
+/// provider schema, so Terraform redacts them; the non-secret arguments are not.
+#[tokio::test]
+async fn every_secret_provider_argument_is_sensitive_and_no_other_is() {
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let schema = client
+        .get_provider_schema(proto::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let provider = schema.provider.unwrap().block.unwrap();
+    let mut sensitive: Vec<&str> = provider
+        .attributes
+        .iter()
+        .filter(|attribute| attribute.sensitive)
+        .map(|attribute| attribute.name.as_str())
+        .collect();
+    sensitive.sort_unstable();
+    assert_eq!(sensitive, ["access_token", "client_secret", "private_key"]);
+}

@@ -812,3 +812,64 @@ async fn no_plugin_crash_or_graceful_exit_warning() {
         "the provider's line should keep its DEBUG level and fields: {reads:#?}"
     );
 }
+
+/// docs/plan-time-assertions.md: the scoped data source of a check block is read again during
+/// apply, so the check reports on the state after the change.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_block_data_source_is_read_again_during_apply() {
+    let workspace = Workspace::new().await;
+    workspace
+        .atlas
+        .put(AVAILABLE_ENDPOINT, Endpoint::with_status("AVAILABLE"));
+    workspace.write_config(&format!(
+        "check \"endpoint_available\" {{\n  \
+         data \"atlas_interface_endpoint\" \"this\" {{\n    project_id            = {}\n    \
+         private_link_id       = {}\n    interface_endpoint_id = {}\n  }}\n\n  \
+         assert {{\n    condition     = data.atlas_interface_endpoint.this.connection_status == \"AVAILABLE\"\n    \
+         error_message = \"not AVAILABLE\"\n  }}\n}}\n",
+        hcl(PROJECT_ID),
+        hcl(PRIVATE_LINK_ID),
+        hcl(AVAILABLE_ENDPOINT)
+    ));
+    workspace.apply(&[]).await.assert_success();
+    assert_eq!(
+        workspace.successful_reads().len(),
+        2,
+        "one read for the plan and one during apply: {:#?}",
+        workspace.atlas.requests()
+    );
+}
+
+/// docs/plan-time-assertions.md: a `precondition` on a dependent resource stops the plan with
+/// an error that names that resource and carries its own reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn precondition_on_a_dependent_resource_fails_the_plan_naming_it() {
+    let workspace = Workspace::new().await;
+    workspace
+        .atlas
+        .put(PENDING_ENDPOINT, Endpoint::with_status("PENDING"));
+    workspace.write_config(&format!(
+        "data \"atlas_interface_endpoint\" \"app\" {{\n  project_id            = {}\n  \
+         private_link_id       = {}\n  interface_endpoint_id = {}\n}}\n\n\
+         resource \"terraform_data\" \"deploy_app\" {{\n  input = \"1.0\"\n\n  \
+         lifecycle {{\n    precondition {{\n      \
+         condition     = data.atlas_interface_endpoint.app.connection_status == \"AVAILABLE\"\n      \
+         error_message = \"The app reaches Atlas only through PrivateLink, but the endpoint is ${{data.atlas_interface_endpoint.app.connection_status}}.\"\n    \
+         }}\n  }}\n}}\n",
+        hcl(PROJECT_ID),
+        hcl(PRIVATE_LINK_ID),
+        hcl(PENDING_ENDPOINT)
+    ));
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let error = plan.diagnostic(
+        "Error: Resource precondition failed",
+        "resource \"terraform_data\" \"deploy_app\"",
+    );
+    assert!(
+        error.contains(
+            "The app reaches Atlas only through PrivateLink, but the endpoint is PENDING."
+        ),
+        "{error}"
+    );
+}
