@@ -101,6 +101,23 @@ async fn private_ca_from_ssl_cert_file_is_trusted() {
     assert_eq!(workspace.outputs().await["status"]["value"], "AVAILABLE");
 }
 
+/// README: `SSL_CERT_DIR` is not read (on Linux the roots are the distribution's bundle file),
+/// so a private CA only in such a directory is not trusted and nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_ca_only_in_ssl_cert_dir_is_not_trusted() {
+    let authority = TestAuthority::new();
+    let (mut workspace, atlas, bundle) = https_workspace(&authority).await;
+    let directory = workspace.directory.path().join("cert-dir");
+    std::fs::create_dir(&directory).unwrap();
+    std::fs::copy(&bundle, directory.join("private-ca.pem")).unwrap();
+    workspace.set_env("SSL_CERT_DIR", &directory.to_string_lossy());
+    workspace.write_main_tf(&config(&atlas.https_url(), ""));
+    let run = workspace.plan().await;
+    run.assert_failure();
+    run.diagnostic("Error: Cannot Reach Atlas", "certificate");
+    assert_eq!(atlas.request_count(), 0, "nothing is sent unverified");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn private_ca_from_ca_cert_file_is_trusted() {
     let authority = TestAuthority::new();
