@@ -85,6 +85,33 @@ async fn https_workspace(authority: &TestAuthority) -> (Workspace, FakeAtlas, st
     (workspace, atlas, bundle)
 }
 
+/// README and SECURITY.md: `HTTPS_PROXY` is honoured: an https `base_url` goes through the
+/// proxy's CONNECT tunnel, with the certificate still verified end to end.
+#[tokio::test(flavor = "multi_thread")]
+async fn https_proxy_from_the_environment_tunnels_to_atlas() {
+    let authority = TestAuthority::new();
+    let mut workspace = Workspace::new().await;
+    let atlas = FakeAtlas::start_tls(&authority.server("atlas.internal.example", false)).await;
+    atlas.put(ENDPOINT, Endpoint::with_status("AVAILABLE"));
+    let bundle = workspace.directory.path().join("private-ca.pem");
+    std::fs::write(&bundle, authority.pem()).unwrap();
+    let proxy = FakeProxy::start(atlas.address()).await;
+    workspace.set_env("HTTPS_PROXY", &proxy.url());
+    // A name only the proxy can reach: the proxy tunnels everything to the fake Atlas.
+    let argument = format!("  ca_cert_file = \"{}\"\n", bundle.display());
+    workspace.write_main_tf(&config("https://atlas.internal.example", &argument));
+    workspace.apply(&[]).await.assert_success();
+    assert_eq!(workspace.outputs().await["status"]["value"], "AVAILABLE");
+    let lines = proxy.request_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("CONNECT atlas.internal.example:443 ")),
+        "the proxy saw {lines:?}"
+    );
+    assert!(atlas.request_count() > 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn private_ca_from_ssl_cert_file_is_trusted() {
     let authority = TestAuthority::new();
