@@ -153,6 +153,23 @@ async fn client_errors_are_not_retried() {
     assert_eq!(authenticated(&atlas), 3);
 }
 
+/// docs/reliability.md: a 410 (a retired version date, or a route Atlas no longer serves) is
+/// never retried, like the other client errors.
+#[tokio::test]
+async fn a_gone_answer_is_not_retried() {
+    let atlas = atlas_with_endpoint().await;
+    atlas.push_fault(status_fault(410, "VERSION_GONE", Some("1")));
+    let error = client(&atlas, 4)
+        .read_interface_endpoint(&id())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, AtlasError::Api(api) if api.status == 410),
+        "{error:?}"
+    );
+    assert_eq!(authenticated(&atlas), 1);
+}
+
 #[tokio::test]
 async fn server_that_never_answers_times_out_with_the_limit() {
     let atlas = atlas_with_endpoint().await;

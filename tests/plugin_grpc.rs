@@ -8,7 +8,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use fake_atlas::{
-    Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
+    CLIENT_ID, CLIENT_SECRET, Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID,
+    PUBLIC_KEY,
 };
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
@@ -895,4 +896,61 @@ async fn stop_provider_cancels_a_wait_for_status() {
         polls, 1,
         "the wait ended during its pause, without polling again"
     );
+}
+
+/// SECURITY.md: `private_key`, `client_secret` and `access_token` are `sensitive` in the
+/// provider schema, so Terraform redacts them; the non-secret arguments are not.
+#[tokio::test]
+async fn every_secret_provider_argument_is_sensitive_and_no_other_is() {
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let schema = client
+        .get_provider_schema(proto::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let provider = schema.provider.unwrap().block.unwrap();
+    let mut sensitive: Vec<&str> = provider
+        .attributes
+        .iter()
+        .filter(|attribute| attribute.sensitive)
+        .map(|attribute| attribute.name.as_str())
+        .collect();
+    sensitive.sort_unstable();
+    assert_eq!(sensitive, ["access_token", "client_secret", "private_key"]);
+}
+
+/// SECURITY.md and docs/atlas-api.md: a service account's token is fetched on the first read,
+/// never when the provider is configured or a configuration validated.
+#[tokio::test]
+async fn a_service_account_token_is_fetched_by_the_first_read_not_before() {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
+    let plugin = Plugin::start(None).await;
+    let mut client = plugin.provider(None).await;
+    let diagnostics = configure(
+        &mut client,
+        object(&[
+            ("client_id", text(CLIENT_ID)),
+            ("client_secret", text(CLIENT_SECRET)),
+            ("base_url", text(&atlas.url())),
+            ("api_version", text("v2")),
+        ]),
+    )
+    .await;
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let config = endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT_ID));
+    let validated = client
+        .validate_data_resource_config(proto::validate_data_resource_config::Request {
+            type_name: "atlas_interface_endpoint".into(),
+            config: Some(config.encode()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(validated.diagnostics.is_empty(), "{validated:?}");
+    assert_eq!(atlas.token_requests(), 0, "a token before any read");
+    let response = read(&mut client, config).await;
+    assert!(response.diagnostics.is_empty(), "{response:?}");
+    assert_eq!(atlas.token_requests(), 1);
 }

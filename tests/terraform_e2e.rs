@@ -238,6 +238,41 @@ async fn check_block_warns_when_not_available() {
     );
 }
 
+/// docs/plan-time-assertions.md: a scoped data source whose read fails (here a missing
+/// endpoint) makes the check block warn with the read's own diagnostic, and the plan is still
+/// written.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_block_turns_a_failed_read_into_a_warning_and_still_writes_the_plan() {
+    let workspace = Workspace::new().await;
+    workspace.write_config(&format!(
+        "check \"endpoint_available\" {{\n  \
+         data \"atlas_interface_endpoint\" \"this\" {{\n    project_id            = {}\n    \
+         private_link_id       = {}\n    interface_endpoint_id = {}\n  }}\n\n  \
+         assert {{\n    condition     = data.atlas_interface_endpoint.this.connection_status == \"AVAILABLE\"\n    \
+         error_message = \"not AVAILABLE\"\n  }}\n}}\n",
+        hcl(PROJECT_ID),
+        hcl(PRIVATE_LINK_ID),
+        hcl(MISSING_ENDPOINT)
+    ));
+    let plan = workspace
+        .terraform(&["plan", "-no-color", "-input=false", "-out=check.tfplan"])
+        .await;
+    plan.assert_success();
+    let warning = plan.diagnostic("Warning: Interface Endpoint Not Found", MISSING_ENDPOINT);
+    assert!(
+        warning.contains("PRIVATELINK_INTERFACE_ENDPOINT_NOT_FOUND"),
+        "{warning}"
+    );
+    assert!(
+        !plan.text().contains("Error:"),
+        "a failed read inside a check must not be an error:\n{plan}"
+    );
+    assert!(
+        workspace.directory.path().join("check.tfplan").is_file(),
+        "the plan was not written:\n{plan}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn postcondition_fails_plan_when_not_available() {
     let mut workspace = Workspace::new().await;
@@ -770,5 +805,66 @@ async fn no_plugin_crash_or_graceful_exit_warning() {
         reads[0].contains("[DEBUG]")
             && reads[0].contains("tf_data_source_type=atlas_interface_endpoint"),
         "the provider's line should keep its DEBUG level and fields: {reads:#?}"
+    );
+}
+
+/// docs/plan-time-assertions.md: the scoped data source of a check block is read again during
+/// apply, so the check reports on the state after the change.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_block_data_source_is_read_again_during_apply() {
+    let workspace = Workspace::new().await;
+    workspace
+        .atlas
+        .put(AVAILABLE_ENDPOINT, Endpoint::with_status("AVAILABLE"));
+    workspace.write_config(&format!(
+        "check \"endpoint_available\" {{\n  \
+         data \"atlas_interface_endpoint\" \"this\" {{\n    project_id            = {}\n    \
+         private_link_id       = {}\n    interface_endpoint_id = {}\n  }}\n\n  \
+         assert {{\n    condition     = data.atlas_interface_endpoint.this.connection_status == \"AVAILABLE\"\n    \
+         error_message = \"not AVAILABLE\"\n  }}\n}}\n",
+        hcl(PROJECT_ID),
+        hcl(PRIVATE_LINK_ID),
+        hcl(AVAILABLE_ENDPOINT)
+    ));
+    workspace.apply(&[]).await.assert_success();
+    assert_eq!(
+        workspace.successful_reads().len(),
+        2,
+        "one read for the plan and one during apply: {:#?}",
+        workspace.atlas.requests()
+    );
+}
+
+/// docs/plan-time-assertions.md: a `precondition` on a dependent resource stops the plan with
+/// an error that names that resource and carries its own reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn precondition_on_a_dependent_resource_fails_the_plan_naming_it() {
+    let workspace = Workspace::new().await;
+    workspace
+        .atlas
+        .put(PENDING_ENDPOINT, Endpoint::with_status("PENDING"));
+    workspace.write_config(&format!(
+        "data \"atlas_interface_endpoint\" \"app\" {{\n  project_id            = {}\n  \
+         private_link_id       = {}\n  interface_endpoint_id = {}\n}}\n\n\
+         resource \"terraform_data\" \"deploy_app\" {{\n  input = \"1.0\"\n\n  \
+         lifecycle {{\n    precondition {{\n      \
+         condition     = data.atlas_interface_endpoint.app.connection_status == \"AVAILABLE\"\n      \
+         error_message = \"The app reaches Atlas only through PrivateLink, but the endpoint is ${{data.atlas_interface_endpoint.app.connection_status}}.\"\n    \
+         }}\n  }}\n}}\n",
+        hcl(PROJECT_ID),
+        hcl(PRIVATE_LINK_ID),
+        hcl(PENDING_ENDPOINT)
+    ));
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let error = plan.diagnostic(
+        "Error: Resource precondition failed",
+        "resource \"terraform_data\" \"deploy_app\"",
+    );
+    assert!(
+        error.contains(
+            "The app reaches Atlas only through PrivateLink, but the endpoint is PENDING."
+        ),
+        "{error}"
     );
 }

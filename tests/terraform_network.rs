@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use fake_atlas::tls::TestAuthority;
 use fake_atlas::{
-    Endpoint, FakeAtlas, FakeProxy, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
+    CLIENT_ID, CLIENT_SECRET, Endpoint, FakeAtlas, FakeProxy, Fault, PRIVATE_KEY, PRIVATE_LINK_ID,
+    PROJECT_ID, PUBLIC_KEY,
 };
 use support::*;
 
@@ -84,6 +85,33 @@ async fn https_workspace(authority: &TestAuthority) -> (Workspace, FakeAtlas, st
     (workspace, atlas, bundle)
 }
 
+/// README and SECURITY.md: `HTTPS_PROXY` is honoured: an https `base_url` goes through the
+/// proxy's CONNECT tunnel, with the certificate still verified end to end.
+#[tokio::test(flavor = "multi_thread")]
+async fn https_proxy_from_the_environment_tunnels_to_atlas() {
+    let authority = TestAuthority::new();
+    let mut workspace = Workspace::new().await;
+    let atlas = FakeAtlas::start_tls(&authority.server("atlas.internal.example", false)).await;
+    atlas.put(ENDPOINT, Endpoint::with_status("AVAILABLE"));
+    let bundle = workspace.directory.path().join("private-ca.pem");
+    std::fs::write(&bundle, authority.pem()).unwrap();
+    let proxy = FakeProxy::start(atlas.address()).await;
+    workspace.set_env("HTTPS_PROXY", &proxy.url());
+    // A name only the proxy can reach: the proxy tunnels everything to the fake Atlas.
+    let argument = format!("  ca_cert_file = \"{}\"\n", bundle.display());
+    workspace.write_main_tf(&config("https://atlas.internal.example", &argument));
+    workspace.apply(&[]).await.assert_success();
+    assert_eq!(workspace.outputs().await["status"]["value"], "AVAILABLE");
+    let lines = proxy.request_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("CONNECT atlas.internal.example:443 ")),
+        "the proxy saw {lines:?}"
+    );
+    assert!(atlas.request_count() > 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn private_ca_from_ssl_cert_file_is_trusted() {
     let authority = TestAuthority::new();
@@ -98,6 +126,23 @@ async fn private_ca_from_ssl_cert_file_is_trusted() {
     workspace.set_env("SSL_CERT_FILE", &bundle.to_string_lossy());
     workspace.apply(&[]).await.assert_success();
     assert_eq!(workspace.outputs().await["status"]["value"], "AVAILABLE");
+}
+
+/// README: `SSL_CERT_DIR` is not read (on Linux the roots are the distribution's bundle file),
+/// so a private CA only in such a directory is not trusted and nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_ca_only_in_ssl_cert_dir_is_not_trusted() {
+    let authority = TestAuthority::new();
+    let (mut workspace, atlas, bundle) = https_workspace(&authority).await;
+    let directory = workspace.directory.path().join("cert-dir");
+    std::fs::create_dir(&directory).unwrap();
+    std::fs::copy(&bundle, directory.join("private-ca.pem")).unwrap();
+    workspace.set_env("SSL_CERT_DIR", &directory.to_string_lossy());
+    workspace.write_main_tf(&config(&atlas.https_url(), ""));
+    let run = workspace.plan().await;
+    run.assert_failure();
+    run.diagnostic("Error: Cannot Reach Atlas", "certificate");
+    assert_eq!(atlas.request_count(), 0, "nothing is sent unverified");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -158,6 +203,72 @@ async fn provider_logs_follow_tf_log_provider_and_never_carry_the_key() {
             !text.contains(secret),
             "{secret:?} appears in the trace log"
         );
+    }
+}
+
+/// docs/reliability.md and docs/atlas-api.md: `RateLimit-Limit` and `RateLimit-Remaining`, when
+/// Atlas sends them, are logged at DEBUG with the request they came with.
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limit_headers_are_logged_at_debug_with_their_request() {
+    let mut workspace = workspace_with_endpoint().await;
+    workspace.atlas.push_fault(Fault::Atlas {
+        status: 503,
+        error_code: Some("SERVICE_UNAVAILABLE".into()),
+        detail: "Maintenance.".into(),
+        parameters: Vec::new(),
+        headers: vec![
+            ("RateLimit-Limit".into(), "100".into()),
+            ("RateLimit-Remaining".into(), "7".into()),
+        ],
+    });
+    let log = workspace.directory.path().join("terraform.log");
+    workspace.set_env("TF_LOG_PROVIDER", "DEBUG");
+    workspace.set_env("TF_LOG_PATH", &log.to_string_lossy());
+    workspace.write_main_tf(&config(&workspace.atlas.url(), ""));
+    workspace.plan().await.assert_success();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let throttled = text
+        .lines()
+        .find(|line| line.contains("Atlas request done") && line.contains("status=503"))
+        .unwrap_or_else(|| panic!("no DEBUG line for the 503 attempt:\n{text}"));
+    assert!(throttled.contains("ratelimit_limit=100"), "{throttled}");
+    assert!(throttled.contains("ratelimit_remaining=7"), "{throttled}");
+}
+
+/// SECURITY.md: a `TF_LOG=trace` run with a service account that succeeds carries neither the
+/// client secret nor the token Atlas issued, nor any `Authorization` header.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_account_trace_log_never_carries_the_secret_or_the_token() {
+    // Every token the fake issues starts with this base64url JWT header.
+    const TOKEN_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+    let mut workspace = workspace_with_endpoint().await;
+    workspace.remove_env("MONGODB_ATLAS_PUBLIC_API_KEY");
+    workspace.remove_env("MONGODB_ATLAS_PRIVATE_API_KEY");
+    let log = workspace.directory.path().join("trace.log");
+    workspace.set_env("TF_LOG", "trace");
+    workspace.set_env("TF_LOG_PATH", &log.to_string_lossy());
+    workspace.write_main_tf(&config(
+        &workspace.atlas.url(),
+        &format!(
+            "  client_id     = {}\n  client_secret = {}\n",
+            hcl(CLIENT_ID),
+            hcl(CLIENT_SECRET)
+        ),
+    ));
+    let plan = workspace.plan().await;
+    plan.assert_success();
+    assert_eq!(workspace.atlas.token_requests(), 1);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("requesting a service account token"),
+        "the provider's trace lines are in the log"
+    );
+    for secret in [CLIENT_SECRET, TOKEN_HEADER, "Authorization", "Bearer "] {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} appears in the trace log"
+        );
+        assert!(!plan.text().contains(secret), "{secret:?} was printed");
     }
 }
 

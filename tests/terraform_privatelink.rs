@@ -403,3 +403,29 @@ on_routes!(
     wait_timeout_bounds_a_read_that_waits_to_retry,
     wait_timeout_bounds_a_read_that_never_answers,
 );
+
+/// README: an endpoint removed between the link's read and its own is left out *and logged*.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vanished_endpoint_is_logged_at_warn_with_its_id() {
+    let mut workspace = workspace(Route::V2, ENDPOINTS_BLOCK).await;
+    workspace
+        .atlas
+        .put(&endpoint_id(1), Endpoint::with_status("AVAILABLE"));
+    workspace
+        .atlas
+        .put(&endpoint_id(2), Endpoint::with_status("AVAILABLE"));
+    workspace
+        .atlas
+        .vanish_endpoint(PROJECT_ID, PRIVATE_LINK_ID, &endpoint_id(2));
+    let log = workspace.directory.path().join("terraform.log");
+    workspace.set_env("TF_LOG_PROVIDER", "WARN");
+    workspace.set_env("TF_LOG_PATH", &log.to_string_lossy());
+    workspace.plan().await.assert_success();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|line| line.contains("listed by the private link is gone"))
+        .unwrap_or_else(|| panic!("no log line for the vanished endpoint:\n{text}"));
+    assert!(line.contains("[WARN]"), "{line}");
+    assert!(line.contains(&endpoint_id(2)), "{line}");
+}

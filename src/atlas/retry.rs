@@ -111,6 +111,24 @@ mod tests {
         assert!(policy.delay_before_retry(&status(500, None), 3).is_none());
     }
 
+    /// docs/reliability.md's numbers: backoff ceilings of 0.5 s doubling to 20 s, a requested wait
+    /// of at most 120 s, and 500 retried at most twice, fewer when `max_retries` is lower.
+    #[test]
+    fn the_documented_backoff_numbers_and_server_error_limits_hold() {
+        let policy = RetryPolicy::with_max_retries(4);
+        assert_eq!(policy.base_delay, Duration::from_millis(500));
+        assert_eq!(policy.max_delay, Duration::from_secs(20));
+        assert_eq!(policy.max_retry_after, Duration::from_secs(120));
+        let one = RetryPolicy::with_max_retries(1);
+        assert!(one.delay_before_retry(&status(500, None), 1).is_some());
+        assert!(one.delay_before_retry(&status(500, None), 2).is_none());
+        assert!(
+            RetryPolicy::with_max_retries(0)
+                .delay_before_retry(&status(500, None), 1)
+                .is_none()
+        );
+    }
+
     #[test]
     fn client_errors_never_retry() {
         let policy = RetryPolicy::with_max_retries(4);

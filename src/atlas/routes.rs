@@ -242,6 +242,25 @@ mod tests {
         assert!(matches!(choice.next_step().await, RouteStep::Probe(_)));
     }
 
+    /// docs/atlas-api.md: a failed or unauthorised probe, like a throttled one, settles nothing.
+    #[tokio::test]
+    async fn unauthorised_and_failed_probes_leave_the_question_open() {
+        let choice = RouteChoice::new(ApiVersion::Auto);
+        for (status, code) in [
+            (401, None),
+            (403, Some("IP_ADDRESS_NOT_ON_ACCESS_LIST")),
+            (500, None),
+            (503, Some("SERVICE_UNAVAILABLE")),
+        ] {
+            let RouteStep::Probe(turn) = choice.next_step().await else {
+                panic!("after a {status}, the next read probes again");
+            };
+            assert!(!choice.settle::<()>(&Err(api(status, code))), "{status}");
+            drop(turn);
+        }
+        assert!(matches!(choice.next_step().await, RouteStep::Probe(_)));
+    }
+
     #[tokio::test]
     async fn fixed_versions_never_probe() {
         assert!(matches!(

@@ -99,6 +99,31 @@ fn remove_open_sockets() {
 mod tests {
     use super::*;
 
+    /// SECURITY.md: stale socket files of other processes are never touched, even ones named
+    /// like ours in the same directory.
+    #[test]
+    fn another_process_socket_files_survive_our_bind_and_removal() {
+        let directory = tempfile::tempdir().unwrap();
+        let live = directory.path().join("plugin-atlas-1-0-0");
+        let _live_listener = std::os::unix::net::UnixListener::bind(&live).unwrap();
+        let stale = directory.path().join("plugin-atlas-2-0-0");
+        drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (listener, socket) = runtime
+            .block_on(async { bind_socket(directory.path()) })
+            .unwrap();
+        let ours = socket.path().to_path_buf();
+        assert!(ours != live && ours != stale);
+        drop(listener);
+        drop(socket);
+        assert!(!ours.exists(), "our socket file outlived its owner");
+        assert!(live.exists(), "another process's live socket was removed");
+        assert!(stale.exists(), "another process's stale socket was removed");
+    }
+
     #[test]
     fn a_fatal_panic_removes_the_socket_and_a_caught_one_does_not() {
         let directory = tempfile::tempdir().unwrap();

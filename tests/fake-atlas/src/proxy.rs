@@ -51,11 +51,48 @@ impl Drop for FakeProxy {
 }
 
 /// Reads the first request's head to record it, then relays bytes both ways. Request lines
-/// of later requests on the same connection are recorded as they pass.
+/// of later requests on the same connection are recorded as they pass. A `CONNECT` (what a
+/// client sends through `HTTPS_PROXY`) is answered 200 here and the tunnel then carries the
+/// client's TLS to the fake Atlas.
 async fn relay(mut client: TcpStream, upstream: SocketAddr, seen: Arc<Mutex<Vec<String>>>) {
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         return;
     };
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // Peek at the first line only: a CONNECT head is consumed here, anything else is forwarded.
+    while !head.ends_with(b"\r\n") && head.len() < 8 * 1024 {
+        match client.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    if head.starts_with(b"CONNECT ") {
+        seen.lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&head).trim_end().to_owned());
+        while !head.ends_with(b"\r\n\r\n") && head.len() < 8 * 1024 {
+            match client.read(&mut byte).await {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+        }
+        if client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .await
+            .is_err()
+        {
+            return;
+        }
+    } else {
+        let line = String::from_utf8_lossy(&head);
+        if line.starts_with("GET ") {
+            seen.lock().unwrap().push(line.trim_end().to_owned());
+        }
+        if server.write_all(&head).await.is_err() {
+            return;
+        }
+    }
     let (mut client_read, mut client_write) = client.split();
     let (mut server_read, mut server_write) = server.split();
     let upload = async {

@@ -340,3 +340,55 @@ async fn an_atlas_error_during_a_wait_says_how_long_it_waited() {
         diagnostic.detail
     );
 }
+
+/// README and docs/reliability.md: after 2 s, then 4, 8, 16, and every 30 s from then on.
+#[tokio::test(start_paused = true)]
+async fn polls_settle_at_every_30_seconds() {
+    let statuses = RefCell::new(VecDeque::from(["PENDING"; 6]));
+    let times = RefCell::new(Vec::new());
+    let started = Instant::now();
+    let read = || {
+        let status = statuses.borrow_mut().pop_front().unwrap_or("AVAILABLE");
+        times.borrow_mut().push(started.elapsed().as_secs());
+        async move { Ok(object(status)) }
+    };
+    wait_for_status(&RULES, &spec(&["AVAILABLE"], secs(600)), read)
+        .await
+        .unwrap();
+    assert_eq!(*times.borrow(), [0, 2, 6, 14, 30, 60, 90]);
+}
+
+/// README: with the interface endpoint's own rules, `DELETING` ends a wait at once unless it
+/// is listed, like `REJECTED`.
+#[tokio::test(start_paused = true)]
+async fn an_interface_endpoint_being_deleted_ends_the_wait_unless_listed() {
+    use crate::provider::data_sources::interface_endpoint::ENDPOINT_STATUSES;
+    for terminal in ["DELETING", "REJECTED"] {
+        let failure = wait_for_status(
+            &ENDPOINT_STATUSES,
+            &spec(&["AVAILABLE"], secs(600)),
+            || async { Ok(object(terminal)) },
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(failure, WaitFailure::Terminal(_)), "{terminal}");
+    }
+    let listed = wait_for_status(
+        &ENDPOINT_STATUSES,
+        &spec(&["AVAILABLE", "DELETING"], secs(600)),
+        || async { Ok(object("DELETING")) },
+    )
+    .await;
+    assert!(listed.is_ok());
+}
+
+/// README and docs/reliability.md: `wait_timeout` defaults to ten minutes.
+#[test]
+fn wait_timeout_defaults_to_ten_minutes() {
+    let config = WaitConfig {
+        wait_for_status: Some(vec!["AVAILABLE".into()]),
+        wait_timeout: None,
+    };
+    let spec = config.spec().unwrap().unwrap();
+    assert_eq!(spec.timeout, Duration::from_secs(600));
+}
