@@ -11,7 +11,7 @@ use rustls_pki_types::CertificateDer;
 use url::Url;
 
 use super::ca_bundle::{self, CA_CERT_FILE};
-use super::diagnostics::{Diagnostic, show_value};
+use super::diagnostics::{Diagnostic, Diagnostics, show_value};
 use super::durations;
 use super::schema::{Attribute, AttributeType, Presence, Schema};
 use super::value::Value;
@@ -224,8 +224,8 @@ pub struct ProviderSettings {
 
 /// Checks what can be checked before configuration: the form of known arguments.
 /// Unknown values are skipped; they are checked once known.
-pub fn validate(config: &Value) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
+pub fn validate(config: &Value) -> Diagnostics {
+    let mut diagnostics = Diagnostics::new();
     if let Some(text) = config.attribute(BASE_URL).as_str() {
         diagnostics.extend(parse_base_url(text, &Origin::Argument(BASE_URL)).err());
     }
@@ -434,7 +434,7 @@ fn is_government(
 
 /// Settings that work but deserve a word: digest auth over cleartext HTTP to another machine
 /// exposes the response hash, from which the private key can be guessed offline.
-pub fn warnings(settings: &ProviderSettings) -> Vec<Diagnostic> {
+pub fn warnings(settings: &ProviderSettings) -> Diagnostics {
     let url = &settings.base_url;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(address)) => address.is_loopback(),
@@ -443,7 +443,7 @@ pub fn warnings(settings: &ProviderSettings) -> Vec<Diagnostic> {
         None => false,
     };
     if url.scheme() != "http" || loopback {
-        return Vec::new();
+        return Diagnostics::new();
     }
     let diagnostic = Diagnostic::warning(
         "Atlas Base URL Uses Cleartext HTTP",
@@ -455,8 +455,8 @@ pub fn warnings(settings: &ProviderSettings) -> Vec<Diagnostic> {
         ),
     );
     match settings.base_url_origin {
-        Origin::Argument(BASE_URL) => vec![diagnostic.on(BASE_URL)],
-        _ => vec![diagnostic],
+        Origin::Argument(BASE_URL) => diagnostic.on(BASE_URL).into(),
+        _ => diagnostic.into(),
     }
 }
 

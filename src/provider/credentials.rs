@@ -12,7 +12,7 @@ use super::config::{
     ACCESS_TOKEN, CLIENT_ID, CLIENT_ID_ENV, CLIENT_SECRET, CLIENT_SECRET_ENV, Origin, PRIVATE_KEY,
     PRIVATE_KEY_ENV, PUBLIC_KEY, PUBLIC_KEY_ENV, ProviderSettings, Setting,
 };
-use super::diagnostics::{Diagnostic, show_value};
+use super::diagnostics::{Diagnostic, Diagnostics, show_value};
 
 /// Which kind of credentials a read used, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct Chosen {
     pub credentials: Credentials,
     pub source: CredentialSource,
     /// One warning when complete credentials of another kind were ignored.
-    pub warnings: Vec<Diagnostic>,
+    pub warnings: Diagnostics,
 }
 
 /// One kind of credentials as configured.
@@ -169,9 +169,9 @@ pub fn choose(settings: &ProviderSettings) -> Result<Chosen, Diagnostic> {
         return Err(no_credentials());
     };
     let warnings = if ignored.is_empty() {
-        Vec::new()
+        Diagnostics::new()
     } else {
-        vec![Diagnostic::warning(
+        Diagnostics::from(Diagnostic::warning(
             "More Than One Kind of Atlas Credentials",
             format!(
                 "The provider uses {} (from {}) and ignores {}. An access token is used first, then a \
@@ -181,7 +181,7 @@ pub fn choose(settings: &ProviderSettings) -> Result<Chosen, Diagnostic> {
                 source.origin,
                 ignored.join(" and ")
             ),
-        )]
+        ))
     };
     Ok(Chosen {
         credentials,

@@ -119,6 +119,14 @@ impl<'a> IntoIterator for &'a Diagnostics {
     }
 }
 
+impl std::ops::Index<usize> for Diagnostics {
+    type Output = Diagnostic;
+
+    fn index(&self, index: usize) -> &Diagnostic {
+        &self.0[index]
+    }
+}
+
 impl Extend<Diagnostic> for Diagnostics {
     fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, iter: I) {
         self.0.extend(iter);

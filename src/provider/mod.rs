@@ -115,12 +115,13 @@ impl AtlasProvider {
             .and_then(|configured| configured.clone())
     }
 
-    fn configure(
-        &self,
-        config: &Value,
-        terraform_version: &str,
-    ) -> Result<Vec<Diagnostic>, Diagnostic> {
-        let settings = config::resolve(config, &self.environment)?;
+    /// ConfigureProvider: the settings after fallbacks, and the client the reads will use (or
+    /// why there is none). Returns what Terraform shows at configuration: warnings, or the error.
+    fn configure(&self, config: &Value, terraform_version: &str) -> Diagnostics {
+        let settings = match config::resolve(config, &self.environment) {
+            Ok(settings) => settings,
+            Err(error) => return error.into(),
+        };
         let mut warnings = config::warnings(&settings);
         let client = credentials::choose(&settings).and_then(|chosen| {
             warnings.extend(chosen.warnings);
@@ -131,7 +132,7 @@ impl AtlasProvider {
         if let Ok(mut slot) = self.configured.write() {
             *slot = Some(configured);
         }
-        Ok(warnings)
+        warnings
     }
 }
 
@@ -170,39 +171,46 @@ fn client_for(
 }
 
 impl AtlasProvider {
-    /// Reads a data source: its state and any warnings, or why it failed.
+    /// ReadDataSource: the state (none when the read failed) and what Terraform shows with it.
     async fn read(
         &self,
         request: &proto::read_data_source::Request,
-    ) -> Result<(Value, Vec<Diagnostic>), Vec<Diagnostic>> {
-        let data_source = self
-            .data_source(&request.type_name)
-            .map_err(|diagnostic| vec![diagnostic])?;
-        let config = decode_config("data source configuration", request.config.as_ref())
-            .map_err(|diagnostic| vec![diagnostic])?;
+    ) -> (Option<Value>, Diagnostics) {
+        match self.read_state(request).await {
+            Ok((state, warnings)) => (Some(state), warnings),
+            Err(diagnostics) => (None, diagnostics),
+        }
+    }
+
+    async fn read_state(
+        &self,
+        request: &proto::read_data_source::Request,
+    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        let data_source = self.data_source(&request.type_name)?;
+        let config = decode_config("data source configuration", request.config.as_ref())?;
         let configured = self.configured().ok_or_else(|| {
-            vec![Diagnostic::error(
+            Diagnostic::error(
                 "Provider Not Configured",
                 "Terraform asked for a read before configuring the provider. Please report this issue.",
-            )]
+            )
         })?;
         let (client, source) = configured
             .client
             .as_ref()
-            .map_err(|diagnostic| vec![diagnostic.clone()])?;
+            .map_err(|diagnostic| diagnostic.clone())?;
         let context = ReadContext {
             client,
             key: source,
             stop: &self.stop,
         };
         let outcome = tokio::select! {
-            outcome = data_source.read(&config, &context) => outcome.map_err(Diagnostics::into_vec),
-            _ = self.stop.cancelled() => Err(vec![Diagnostic::error(
+            outcome = data_source.read(&config, &context) => outcome,
+            _ = self.stop.cancelled() => Err(Diagnostic::error(
                 "Read Cancelled",
                 format!("Terraform stopped the provider (Ctrl-C or a failure elsewhere) while {} was being read.", request.type_name),
-            )]),
+            ).into()),
         };
-        let mut warnings = Vec::new();
+        let mut warnings = Diagnostics::new();
         if client.take_route_switch_notice() {
             warnings.push(route_switch_warning());
         }

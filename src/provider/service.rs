@@ -96,7 +96,7 @@ impl Provider for AtlasProvider {
                     request.get_ref().config.as_ref(),
                 ) {
                     Ok(config) => config::validate(&config),
-                    Err(diagnostic) => vec![diagnostic],
+                    Err(diagnostic) => diagnostic.into(),
                 };
                 Ok(Response::new(proto::validate_provider_config::Response {
                     diagnostics: to_proto(diagnostics),
@@ -123,7 +123,7 @@ impl Provider for AtlasProvider {
                     decode_config("data source configuration", request.config.as_ref()),
                 ) {
                     (Ok(data_source), Ok(config)) => data_source.validate(&config),
-                    (Err(diagnostic), _) | (_, Err(diagnostic)) => vec![diagnostic],
+                    (Err(diagnostic), _) | (_, Err(diagnostic)) => diagnostic.into(),
                 };
                 Ok(Response::new(
                     proto::validate_data_resource_config::Response {
@@ -147,9 +147,11 @@ impl Provider for AtlasProvider {
             async move {
                 let _rpc = RpcTrace::start("ConfigureProvider");
                 let request = request.into_inner();
-                let outcome = decode_config("provider configuration", request.config.as_ref())
-                    .and_then(|config| self.configure(&config, &request.terraform_version));
-                let diagnostics = outcome.unwrap_or_else(|error| vec![error]);
+                let diagnostics =
+                    match decode_config("provider configuration", request.config.as_ref()) {
+                        Ok(config) => self.configure(&config, &request.terraform_version),
+                        Err(diagnostic) => diagnostic.into(),
+                    };
                 Ok(Response::new(proto::configure_provider::Response {
                     diagnostics: to_proto(diagnostics),
                 }))
@@ -171,24 +173,20 @@ impl Provider for AtlasProvider {
                 let _rpc = RpcTrace::start("ReadDataSource");
                 let started = Instant::now();
                 let request = request.into_inner();
-                let outcome = self.read(&request).await;
+                let (state, diagnostics) = self.read(&request).await;
                 logging::debug(
                     "ReadDataSource done",
                     &[
                         ("tf_data_source_type", request.type_name.clone().into()),
-                        ("ok", outcome.is_ok().into()),
+                        ("ok", state.is_some().into()),
                         (
                             "duration_ms",
                             (started.elapsed().as_secs_f64() * 1000.0).into(),
                         ),
                     ],
                 );
-                let (state, diagnostics) = match outcome {
-                    Ok((state, warnings)) => (Some(state.encode()), warnings),
-                    Err(diagnostics) => (None, diagnostics),
-                };
                 Ok(Response::new(proto::read_data_source::Response {
-                    state,
+                    state: state.map(|state| state.encode()),
                     diagnostics: to_proto(diagnostics),
                 }))
             },

@@ -36,8 +36,8 @@ impl RegisteredDataSource {
 
     /// ValidateDataResourceConfig: every attribute's validators, without the network; unknown
     /// values are skipped.
-    pub fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        self.schema.validate(config).into_vec()
+    pub fn validate(&self, config: &Value) -> Diagnostics {
+        self.schema.validate(config)
     }
 
     /// ReadDataSource: validates again (a value unknown at validate time is known now), refuses
