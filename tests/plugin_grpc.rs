@@ -316,7 +316,12 @@ async fn read_over_mtls_returns_the_endpoint_state() {
         state.attribute("id").as_str(),
         Some(format!("{PROJECT_ID}/{PRIVATE_LINK_ID}/{ENDPOINT_ID}").as_str())
     );
-    let request = &atlas.requests()[0];
+    // The read itself (the process's first digest challenge is fetched on the v2 route).
+    let requests = atlas.requests();
+    let request = requests
+        .iter()
+        .find(|request| request.had_authorization)
+        .expect("an authenticated request");
     assert_eq!(
         request.path,
         format!(

@@ -163,9 +163,14 @@ impl AtlasClient {
         resource: &Resource<'_>,
     ) -> Result<T, AtlasError> {
         match self.routes.next_step().await {
-            RouteStep::Use(family) => self.get_json(family, resource).await,
+            RouteStep::Use(family) => self.get_json(family, resource, None).await,
             RouteStep::Probe(turn) => {
-                let outcome = self.get_json(RouteFamily::Legacy, resource).await;
+                // A process's first digest challenge is fetched on the v2 route: Atlas
+                // authenticates before it routes, so the challenge is the same, and the v1.0
+                // route then sees one request, the probe itself.
+                let outcome = self
+                    .get_json(RouteFamily::Legacy, resource, Some(RouteFamily::Versioned))
+                    .await;
                 let switch = self.routes.settle(&outcome);
                 drop(turn);
                 if !switch {
@@ -182,24 +187,35 @@ impl AtlasClient {
                      (set api_version = \"v2\" to skip this probe)",
                     &[("v1_answer", answered.into())],
                 );
-                self.get_json(RouteFamily::Versioned, resource).await
+                self.get_json(RouteFamily::Versioned, resource, None).await
             }
         }
     }
 
+    /// GETs the resource on `family` with retries. A digest challenge, when one must be fetched
+    /// first, is fetched on `challenge_family` if given (the same resource on that route).
     async fn get_json<T: DeserializeOwned>(
         &self,
         family: RouteFamily,
         resource: &Resource<'_>,
+        challenge_family: Option<RouteFamily>,
     ) -> Result<T, AtlasError> {
-        let segments = match family {
-            RouteFamily::Versioned => &resource.versioned,
-            _ => &resource.legacy,
+        let url_on = |family: RouteFamily| {
+            let segments = match family {
+                RouteFamily::Versioned => &resource.versioned,
+                _ => &resource.legacy,
+            };
+            self.url(family, segments)
         };
-        let url = &self.url(family, segments);
+        let url = &url_on(family);
+        let challenge_url = challenge_family.map(|other| (other, url_on(other)));
+        let challenge_at = &challenge_url;
         self.with_retries(url, |attempt| async move {
             let started = Instant::now();
-            let response = self.send_authenticated(family, url).await?;
+            let challenge_at = challenge_at
+                .as_ref()
+                .map(|(other, other_url)| (*other, other_url));
+            let response = self.send_authenticated(family, url, challenge_at).await?;
             let body = self
                 .answer_body(family, url, attempt, started, response)
                 .await?;

@@ -25,9 +25,10 @@ impl AtlasClient {
         &self,
         family: RouteFamily,
         url: &Url,
+        challenge_at: Option<(RouteFamily, &Url)>,
     ) -> Result<reqwest::Response, AtlasError> {
         match &self.auth {
-            Auth::Digest(session) => self.send_digest(session, family, url).await,
+            Auth::Digest(session) => self.send_digest(session, family, url, challenge_at).await,
             Auth::ServiceAccount(cache) => {
                 let token = cache.token(None, || self.fetch_token(cache)).await?;
                 let response = self.send(family, url, Some(bearer(&token)?)).await?;
@@ -53,17 +54,31 @@ impl AtlasClient {
         session: &DigestSession,
         family: RouteFamily,
         url: &Url,
+        challenge_at: Option<(RouteFamily, &Url)>,
     ) -> Result<reqwest::Response, AtlasError> {
         let uri = request_uri(url);
         let turn = session.turn_if_needed().await;
-        let answer = session.answer(digest_auth::HttpMethod::GET, &uri);
-        let response = self
-            .send(
-                family,
-                url,
-                answer.map(|text| header_value(&text)).transpose()?,
-            )
-            .await?;
+        let response = match (
+            session.answer(digest_auth::HttpMethod::GET, &uri),
+            challenge_at,
+        ) {
+            (Some(answer), _) => self.send(family, url, Some(header_value(&answer)?)).await?,
+            (None, None) => self.send(family, url, None).await?,
+            // No challenge yet, and the caller wants it fetched elsewhere. Only a 401 with a
+            // digest challenge from there is of use; anything else, and the request goes where
+            // it was meant to, unauthenticated, as usual.
+            (None, Some((other, other_url))) => {
+                let fetched = self.send(other, other_url, None).await?;
+                if fetched.status() == StatusCode::UNAUTHORIZED
+                    && digest_challenge(fetched.headers()).is_some()
+                {
+                    fetched
+                } else {
+                    self.discard(fetched).await;
+                    self.send(family, url, None).await?
+                }
+            }
+        };
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
