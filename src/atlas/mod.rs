@@ -19,6 +19,6 @@ pub use credentials::Credentials;
 pub use error::{ApiError, AtlasError, TimeoutPhase, excerpt};
 pub use interface_endpoint::{InterfaceEndpoint, InterfaceEndpointId};
 pub use private_link::{PrivateLink, PrivateLinkId};
-pub use retry::RetryPolicy;
+pub use retry::{MAX_RETRY_AFTER, RetryPolicy};
 pub use routes::{API_VERSION_DATE, ApiVersion, Resource, RouteFamily, route_is_gone};
 pub(crate) use trust::is_system_bundle;

@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use super::AtlasError;
 
+/// The longest wait Atlas may ask for (by `Retry-After` or in a 429 body) that a read honours;
+/// a longer one ends the read, and its message says how long Atlas asked to wait.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
 /// How often and how patiently to retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -33,7 +37,7 @@ impl RetryPolicy {
             max_server_error_retries: max_retries.min(2),
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(20),
-            max_retry_after: Duration::from_secs(120),
+            max_retry_after: MAX_RETRY_AFTER,
         }
     }
 

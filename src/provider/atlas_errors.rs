@@ -2,13 +2,13 @@
 //! an error by what went wrong and hands it to one function per kind: the network, the
 //! credentials, access, a missing resource or route, throttling, and Atlas's own failures.
 
-use std::time::Duration;
-
-use crate::atlas::{API_VERSION_DATE, ApiError, AtlasError, RouteFamily, TimeoutPhase};
+use crate::atlas::{
+    API_VERSION_DATE, ApiError, AtlasError, MAX_RETRY_AFTER, RouteFamily, TimeoutPhase,
+};
 
 use super::config::{MAX_RETRIES, PRIVATE_KEY_ENV, PUBLIC_KEY_ENV};
 use super::credentials::{CredentialKind, CredentialSource};
-use super::diagnostics::{Diagnostic, show_atlas_text, show_value, title_case};
+use super::diagnostics::{Diagnostic, show_atlas_text, show_value, title_case, with_article};
 use super::durations;
 
 /// What a read was asking for, so that a message can name it.
@@ -123,7 +123,7 @@ fn network(error: &AtlasError, target: &ReadTarget<'_>) -> Diagnostic {
                  ({cause}). The body begins: {}. Check that `base_url` points at the Atlas Admin API; if \
                  it does, Atlas has changed its answer and this provider needs an update: please report \
                  this issue.",
-                article(target.what),
+                with_article(target.what),
                 show_atlas_text(excerpt)
             ),
         ),
@@ -132,7 +132,7 @@ fn network(error: &AtlasError, target: &ReadTarget<'_>) -> Diagnostic {
             format!(
                 "{host} answered with a body over {limit} bytes; {} is a few hundred. The provider \
                  refused it without reading it. Check that `base_url` points at the Atlas Admin API.",
-                article(target.what)
+                with_article(target.what)
             ),
         ),
         // diagnostic_for sends these elsewhere; a plain message keeps this total.
@@ -395,10 +395,10 @@ fn not_found(api: &ApiError, target: &ReadTarget<'_>) -> Diagnostic {
 fn rate_limited(api: &ApiError) -> Diagnostic {
     let answered = atlas_said(api);
     let asked = match api.requested_wait() {
-        Some(wait) if wait > MAX_WAIT => format!(
+        Some(wait) if wait > MAX_RETRY_AFTER => format!(
             " Atlas asked to wait {}, longer than the {} the provider waits for, so the read stopped.",
             durations::show(wait),
-            durations::show(MAX_WAIT)
+            durations::show(MAX_RETRY_AFTER)
         ),
         _ => String::new(),
     };
@@ -422,19 +422,11 @@ fn rate_limited(api: &ApiError) -> Diagnostic {
     )
 }
 
-/// The longest wait the provider honours (see `atlas::RetryPolicy`).
-const MAX_WAIT: Duration = Duration::from_secs(120);
-
 fn describe_ids(ids: &[(&str, &str)]) -> String {
     ids.iter()
         .map(|(name, value)| format!("{name} = {}", show_value(value)))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn article(what: &str) -> String {
-    let vowel = what.starts_with(['a', 'e', 'i', 'o', 'u']);
-    format!("{} {what}", if vowel { "an" } else { "a" })
 }
 
 #[cfg(test)]

@@ -185,6 +185,12 @@ fn quote(text: &str, max_chars: usize) -> String {
     format!("\"{shown}\"")
 }
 
+/// A noun with its indefinite article, for a detail: "an interface endpoint", "a private link".
+pub fn with_article(what: &str) -> String {
+    let vowel = what.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {what}", if vowel { "an" } else { "a" })
+}
+
 /// A summary's words from an attribute or noun: `interface_endpoint_id` → `Interface Endpoint ID`,
 /// `interface endpoint` → `Interface Endpoint`.
 pub fn title_case(words: &str) -> String {

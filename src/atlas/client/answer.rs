@@ -34,26 +34,32 @@ impl AtlasClient {
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(parse_retry_after);
-        let mut fields = vec![
-            ("method", family_method(family).into()),
-            ("path", url.path().into()),
-            ("status", status.into()),
-            ("attempt", attempt.into()),
-        ];
-        for (name, field) in [
-            ("ratelimit-limit", "ratelimit_limit"),
-            ("ratelimit-remaining", "ratelimit_remaining"),
-        ] {
-            if let Some(value) = response.headers().get(name).and_then(|v| v.to_str().ok()) {
-                fields.push((field, excerpt(value.as_bytes()).into()));
+        // The log line's fields are built only when DEBUG is on: this runs for every request.
+        let mut fields = logging::enabled(logging::Level::Debug).then(|| {
+            let mut fields = vec![
+                ("method", family_method(family).into()),
+                ("path", url.path().into()),
+                ("status", status.into()),
+                ("attempt", attempt.into()),
+            ];
+            for (name, field) in [
+                ("ratelimit-limit", "ratelimit_limit"),
+                ("ratelimit-remaining", "ratelimit_remaining"),
+            ] {
+                if let Some(value) = response.headers().get(name).and_then(|v| v.to_str().ok()) {
+                    fields.push((field, excerpt(value.as_bytes()).into()));
+                }
             }
-        }
+            fields
+        });
         let body = self.read_body(response).await?;
-        fields.push((
-            "duration_ms",
-            (started.elapsed().as_secs_f64() * 1000.0).into(),
-        ));
-        logging::debug("Atlas request done", &fields);
+        if let Some(fields) = &mut fields {
+            fields.push((
+                "duration_ms",
+                (started.elapsed().as_secs_f64() * 1000.0).into(),
+            ));
+            logging::debug("Atlas request done", fields);
+        }
         if !(200..300).contains(&status) {
             return Err(AtlasError::Api(ApiError::from_body(
                 status,

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use crate::atlas::AtlasError;
 use crate::logging;
-use crate::provider::diagnostics::{Diagnostic, Diagnostics, show_value};
+use crate::provider::diagnostics::{Diagnostic, Diagnostics, show_value, with_article};
 use crate::provider::durations;
 use crate::provider::schema::{Attribute, AttributeType};
 use crate::provider::validators::Validator;
@@ -134,7 +134,7 @@ fn statuses_validator(rules: &'static StatusRules) -> Validator {
                             "`{attribute}` lists {}, which is not a status Atlas reports for {}. Use any of \
                              {}.",
                             show_value(status),
-                            article(rules.what),
+                            with_article(rules.what),
                             rules.known.join(", ")
                         ),
                     )
@@ -327,7 +327,7 @@ where
 mod failure;
 
 pub use failure::failure_diagnostic;
-use failure::{article, reads, whole_seconds};
+use failure::{reads, whole_seconds};
 
 #[cfg(test)]
 mod tests;

@@ -96,10 +96,3 @@ pub(super) fn reads(count: u32) -> String {
 pub(super) fn whole_seconds(elapsed: Duration) -> Duration {
     Duration::from_secs(elapsed.as_secs_f64().round() as u64)
 }
-
-pub(super) fn article(what: &str) -> String {
-    match what.chars().next() {
-        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {what}"),
-        _ => format!("a {what}"),
-    }
-}
