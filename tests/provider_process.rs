@@ -390,3 +390,32 @@ fn a_terraform_gone_before_the_handshake_leaves_no_provider_and_no_socket() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// The executable loads no unwinder library (build.rs links GCC's in): every shared library
+/// costs each of Terraform's three starts per plan its mapping and relocation. The loader lists
+/// what it would load when `LD_TRACE_LOADED_OBJECTS` is set, which is what `ldd` does.
+///
+/// A release build loads the C library alone; a test build may also load `libm`, because the
+/// tests' dependencies turn on tokio's multi-threaded runtime, whose statistics call `pow`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_executable_loads_no_unwinder_library() {
+    let output = Command::new(BINARY)
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{listed}");
+    let libraries: Vec<&str> = listed
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| !name.starts_with("linux-vdso") && !name.contains("ld-linux"))
+        .collect();
+    assert!(libraries.contains(&"libc.so.6"), "{listed}");
+    for library in libraries {
+        assert!(
+            matches!(library, "libc.so.6" | "libm.so.6"),
+            "{library} is loaded at every start:\n{listed}"
+        );
+    }
+}
