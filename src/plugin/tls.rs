@@ -8,12 +8,16 @@
 
 use std::sync::Arc;
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls_pki_types::{CertificateDer, UnixTime};
 
 use super::PluginError;
 
@@ -22,28 +26,109 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// A fresh self-signed server certificate (P-256, SAN `localhost`, the name go-plugin checks).
+/// A fresh self-signed server certificate (P-256, SAN `localhost`, the name go-plugin checks)
+/// and its key.
+///
+/// One aws-lc key object signs the certificate and then the TLS handshakes: it is never
+/// serialized to PKCS#8 and parsed back, which cost every start two more checks of the key (a
+/// scalar multiplication each; docs/performance.md, Decisions).
 pub struct ServerIdentity {
     pub certificate: CertificateDer<'static>,
-    key: PrivateKeyDer<'static>,
+    key: Arc<ServerKey>,
 }
 
 impl ServerIdentity {
     pub fn generate() -> Result<Self, PluginError> {
-        let key_pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-            .map_err(|error| PluginError::Certificate(error.to_string()))?;
+        let key = ServerKey::generate()?;
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
             .map_err(|error| PluginError::Certificate(error.to_string()))?;
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "terraform-provider-atlas");
         let certificate = params
-            .self_signed(&key_pair)
+            .self_signed(&key)
             .map_err(|error| PluginError::Certificate(error.to_string()))?;
         Ok(Self {
             certificate: certificate.der().clone(),
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pair.serialize_der())),
+            key: Arc::new(key),
         })
+    }
+}
+
+/// The server's ECDSA P-256 key: rcgen signs the certificate with it, rustls the handshakes.
+struct ServerKey {
+    pair: EcdsaKeyPair,
+    random: SystemRandom,
+}
+
+impl std::fmt::Debug for ServerKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("ServerKey(ECDSA P-256)")
+    }
+}
+
+impl ServerKey {
+    fn generate() -> Result<Self, PluginError> {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).map_err(|_| {
+            PluginError::Certificate("could not generate an ECDSA P-256 key".to_owned())
+        })?;
+        Ok(Self {
+            pair,
+            random: SystemRandom::new(),
+        })
+    }
+
+    /// An ASN.1 DER ECDSA signature over SHA-256 of `message`: the form of both the
+    /// certificate's signature and TLS's `ecdsa_secp256r1_sha256`.
+    fn sign_message(&self, message: &[u8]) -> Option<Vec<u8>> {
+        let signature = self.pair.sign(&self.random, message).ok()?;
+        Some(signature.as_ref().to_vec())
+    }
+}
+
+impl rcgen::PublicKeyData for ServerKey {
+    fn der_bytes(&self) -> &[u8] {
+        self.pair.public_key().as_ref()
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for ServerKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.sign_message(message)
+            .ok_or(rcgen::Error::RingUnspecified)
+    }
+}
+
+/// The server key as rustls signs handshakes with it (`ecdsa_secp256r1_sha256`, which
+/// go-plugin's Go client offers).
+#[derive(Debug, Clone)]
+struct HandshakeKey(Arc<ServerKey>);
+
+impl rustls::sign::SigningKey for HandshakeKey {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
+        offered
+            .contains(&SignatureScheme::ECDSA_NISTP256_SHA256)
+            .then(|| Box::new(self.clone()) as Box<dyn rustls::sign::Signer>)
+    }
+
+    fn algorithm(&self) -> rustls::SignatureAlgorithm {
+        rustls::SignatureAlgorithm::ECDSA
+    }
+}
+
+impl rustls::sign::Signer for HandshakeKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+        self.0
+            .sign_message(message)
+            .ok_or_else(|| rustls::Error::General("could not sign with the server key".to_owned()))
+    }
+
+    fn scheme(&self) -> SignatureScheme {
+        SignatureScheme::ECDSA_NISTP256_SHA256
     }
 }
 
@@ -64,8 +149,10 @@ pub fn server_config(
         .with_protocol_versions(rustls::DEFAULT_VERSIONS)
         .map_err(|error| PluginError::Certificate(error.to_string()))?
         .with_client_cert_verifier(Arc::new(verifier))
-        .with_single_cert(vec![identity.certificate.clone()], identity.key.clone_key())
-        .map_err(|error| PluginError::Certificate(error.to_string()))?;
+        .with_cert_resolver(Arc::new(SingleCertAndKey::from(CertifiedKey::new(
+            vec![identity.certificate.clone()],
+            Arc::new(HandshakeKey(Arc::clone(&identity.key))),
+        ))));
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
 }
@@ -138,6 +225,30 @@ mod tests {
         // The DER holds the SAN as a raw IA5String.
         let der = identity.certificate.as_ref();
         assert!(der.windows(9).any(|window| window == b"localhost"));
+    }
+
+    #[test]
+    fn handshakes_are_signed_by_the_key_the_certificate_names() {
+        use rustls::sign::SigningKey as _;
+        let identity = ServerIdentity::generate().unwrap();
+        let signer = HandshakeKey(Arc::clone(&identity.key))
+            .choose_scheme(&[
+                SignatureScheme::ED25519,
+                SignatureScheme::ECDSA_NISTP256_SHA256,
+            ])
+            .expect("the scheme go-plugin offers");
+        assert_eq!(signer.scheme(), SignatureScheme::ECDSA_NISTP256_SHA256);
+        let message = b"TLS 1.3, server CertificateVerify";
+        let signature = signer.sign(message).unwrap();
+        let certificate = webpki::EndEntityCert::try_from(&identity.certificate).unwrap();
+        certificate
+            .verify_signature(webpki::aws_lc_rs::ECDSA_P256_SHA256, message, &signature)
+            .expect("the certificate's public key verifies the handshake signature");
+        assert!(
+            HandshakeKey(Arc::clone(&identity.key))
+                .choose_scheme(&[SignatureScheme::ED25519])
+                .is_none()
+        );
     }
 
     #[test]
