@@ -13,7 +13,8 @@ use std::sync::Mutex;
 use std::fmt::Write as _;
 
 use digest_auth::{
-    AlgorithmType, AuthContext, AuthorizationHeader, HttpMethod, Qop, WwwAuthenticateHeader,
+    Algorithm, AlgorithmType, AuthContext, AuthorizationHeader, HttpMethod, Qop,
+    WwwAuthenticateHeader,
 };
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 
@@ -26,7 +27,7 @@ pub(crate) struct DigestSession {
     /// The private key: hashed into each answer, never sent.
     password: String,
     /// The challenge answered by every request, with its `nc` counter.
-    prompt: Mutex<Option<WwwAuthenticateHeader>>,
+    prompt: Mutex<Option<Challenge>>,
     /// Held by the one request that fetches a challenge while none is cached.
     challenge_turn: AsyncMutex<()>,
 }
@@ -74,16 +75,40 @@ impl DigestSession {
     /// The `Authorization` header answering the cached challenge for `GET uri`, or `None` when
     /// no challenge is cached. Each answer takes the next `nc`.
     pub(crate) fn answer(&self, method: HttpMethod<'_>, uri: &str) -> Option<String> {
-        let mut prompt = self.prompt.lock().ok()?;
-        let prompt = prompt.as_mut()?;
-        let context = AuthContext::new_with_method(
+        let mut cnonce = [0_u8; 16];
+        aws_lc_rs::rand::fill(&mut cnonce).ok()?;
+        self.answer_with_cnonce(method, uri, &hex(&cnonce))
+    }
+
+    fn answer_with_cnonce(
+        &self,
+        method: HttpMethod<'_>,
+        uri: &str,
+        cnonce: &str,
+    ) -> Option<String> {
+        let mut challenge = self.prompt.lock().ok()?;
+        let challenge = challenge.as_mut()?;
+        if let Some(ha1) = &challenge.md5_ha1 {
+            challenge.prompt.nc = challenge.prompt.nc.wrapping_add(1);
+            return Some(md5_auth_header(
+                &challenge.prompt,
+                ha1,
+                &self.username,
+                method,
+                uri,
+                cnonce,
+            ));
+        }
+        let mut context = AuthContext::new_with_method(
             &self.username,
             &self.password,
             uri,
             None::<&[u8]>,
             method,
         );
-        prompt
+        context.set_custom_cnonce(cnonce);
+        challenge
+            .prompt
             .respond(&context)
             .ok()
             .map(|answer| header_string(&answer))
@@ -94,11 +119,107 @@ impl DigestSession {
     pub(crate) fn learn(&self, header: &str) -> Result<bool, ChallengeError> {
         let prompt = parse_prompt(header)?;
         let stale = prompt.stale;
+        let challenge = Challenge::new(prompt, &self.username, &self.password);
         if let Ok(mut cached) = self.prompt.lock() {
-            *cached = Some(prompt);
+            *cached = Some(challenge);
         }
         Ok(stale)
     }
+}
+
+/// A cached challenge: its parsed header (with the `nc` counter) and, for Atlas's form of it
+/// (MD5, `qop=auth`), the hash of `username:realm:password`, which every answer starts from.
+struct Challenge {
+    prompt: WwwAuthenticateHeader,
+    md5_ha1: Option<String>,
+}
+
+impl Challenge {
+    fn new(prompt: WwwAuthenticateHeader, username: &str, password: &str) -> Self {
+        // What Atlas sends (RFC 7616 MD5 with qop=auth) is answered here directly; any other
+        // form (SHA-256, -sess, userhash, no qop) through digest_auth. For a request without a
+        // body digest_auth answers `auth-int` as `auth`, so both offers take the direct path.
+        let direct = prompt.algorithm.algo == AlgorithmType::MD5
+            && !prompt.algorithm.sess
+            && !prompt.userhash
+            && prompt
+                .qop
+                .as_ref()
+                .is_some_and(|offered| !offered.is_empty());
+        let md5_ha1 = direct.then(|| md5_hex(&[username, ":", &prompt.realm, ":", password]));
+        Self { prompt, md5_ha1 }
+    }
+}
+
+/// Lower-case hexadecimal, as digest answers carry hashes and the client nonce.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
+}
+
+/// The MD5 of the concatenated parts, in hexadecimal.
+fn md5_hex(parts: &[&str]) -> String {
+    use md5::Digest as _;
+    let mut hash = md5::Md5::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+    }
+    hex(&hash.finalize())
+}
+
+/// The answer to an MD5, `qop=auth` challenge (RFC 7616 section 3.4.1): the same text
+/// digest_auth writes, from the cached HA1, without its intermediate strings (about 17,000
+/// instructions of every read; docs/performance.md, Decisions).
+fn md5_auth_header(
+    prompt: &WwwAuthenticateHeader,
+    ha1: &str,
+    username: &str,
+    method: HttpMethod<'_>,
+    uri: &str,
+    cnonce: &str,
+) -> String {
+    let nc = format!("{:08x}", prompt.nc);
+    let ha2 = md5_hex(&[&method.to_string(), ":", uri]);
+    let response = md5_hex(&[
+        ha1,
+        ":",
+        &prompt.nonce,
+        ":",
+        &nc,
+        ":",
+        cnonce,
+        ":auth:",
+        &ha2,
+    ]);
+    write_header(&HeaderParts {
+        username,
+        realm: &prompt.realm,
+        nonce: &prompt.nonce,
+        uri,
+        qop_nc_cnonce: Some(("auth", prompt.nc, cnonce)),
+        response: &response,
+        opaque: prompt.opaque.as_deref(),
+        algorithm: Some(prompt.algorithm),
+        userhash: false,
+    })
+}
+
+/// The parameters of an `Authorization` header, in the order digest_auth writes them.
+struct HeaderParts<'a> {
+    username: &'a str,
+    realm: &'a str,
+    nonce: &'a str,
+    uri: &'a str,
+    qop_nc_cnonce: Option<(&'a str, u32, &'a str)>,
+    response: &'a str,
+    opaque: Option<&'a str>,
+    algorithm: Option<Algorithm>,
+    userhash: bool,
 }
 
 /// The `Authorization` header's text: what digest_auth's `to_header_string` writes (the same
@@ -106,6 +227,27 @@ impl DigestSession {
 /// through a `format!` per parameter, which cost about 28,000 instructions of every read's
 /// 340,000 (callgrind; docs/performance.md, Decisions).
 fn header_string(answer: &AuthorizationHeader) -> String {
+    let qop = answer.qop.as_ref().map(|qop| match qop {
+        Qop::AUTH => "auth",
+        Qop::AUTH_INT => "auth-int",
+    });
+    write_header(&HeaderParts {
+        username: &answer.username,
+        realm: &answer.realm,
+        nonce: &answer.nonce,
+        uri: &answer.uri,
+        qop_nc_cnonce: qop
+            .zip(answer.cnonce.as_deref())
+            .map(|(qop, cnonce)| (qop, answer.nc, cnonce)),
+        response: &answer.response,
+        opaque: answer.opaque.as_deref(),
+        algorithm: (answer.qop.is_some() || answer.algorithm.algo != AlgorithmType::MD5)
+            .then_some(answer.algorithm),
+        userhash: answer.userhash,
+    })
+}
+
+fn write_header(parts: &HeaderParts<'_>) -> String {
     fn quoted(header: &mut String, name: &str, value: &str) {
         header.push_str(name);
         header.push_str("=\"");
@@ -118,33 +260,29 @@ fn header_string(answer: &AuthorizationHeader) -> String {
         header.push('"');
     }
     let mut header = String::with_capacity(
-        200 + answer.username.len()
-            + answer.realm.len()
-            + answer.nonce.len()
-            + answer.uri.len()
-            + answer.opaque.as_ref().map_or(0, String::len),
+        200 + parts.username.len()
+            + parts.realm.len()
+            + parts.nonce.len()
+            + parts.uri.len()
+            + parts.opaque.map_or(0, str::len),
     );
     header.push_str("Digest ");
-    quoted(&mut header, "username", &answer.username);
-    quoted(&mut header, ", realm", &answer.realm);
-    quoted(&mut header, ", nonce", &answer.nonce);
-    quoted(&mut header, ", uri", &answer.uri);
-    if let (Some(qop), Some(cnonce)) = (&answer.qop, &answer.cnonce) {
-        header.push_str(match qop {
-            Qop::AUTH => ", qop=auth",
-            Qop::AUTH_INT => ", qop=auth-int",
-        });
-        let _ = write!(header, ", nc={:08x}", answer.nc);
+    quoted(&mut header, "username", parts.username);
+    quoted(&mut header, ", realm", parts.realm);
+    quoted(&mut header, ", nonce", parts.nonce);
+    quoted(&mut header, ", uri", parts.uri);
+    if let Some((qop, nc, cnonce)) = parts.qop_nc_cnonce {
+        let _ = write!(header, ", qop={qop}, nc={nc:08x}");
         quoted(&mut header, ", cnonce", cnonce);
     }
-    quoted(&mut header, ", response", &answer.response);
-    if let Some(opaque) = &answer.opaque {
+    quoted(&mut header, ", response", parts.response);
+    if let Some(opaque) = parts.opaque {
         quoted(&mut header, ", opaque", opaque);
     }
-    if answer.qop.is_some() || answer.algorithm.algo != AlgorithmType::MD5 {
-        let _ = write!(header, ", algorithm={}", answer.algorithm);
+    if let Some(algorithm) = parts.algorithm {
+        let _ = write!(header, ", algorithm={algorithm}");
     }
-    if answer.userhash {
+    if parts.userhash {
         header.push_str(", userhash=true");
     }
     header
@@ -153,6 +291,65 @@ fn header_string(answer: &AuthorizationHeader) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_answer_is_the_one_digest_auth_gives() {
+        let challenges = [
+            ATLAS,
+            r#"Digest realm="MMS \"Public\" API", nonce="n\"o\\nce", algorithm=MD5, qop="auth""#,
+            r#"Digest realm="r", nonce="n", opaque="o\"paque", qop="auth-int,auth""#,
+            r#"Digest realm="r", nonce="n", qop="auth-int""#,
+            r#"Digest realm="r", nonce="n", algorithm=SHA-256, qop="auth""#,
+            r#"Digest realm="r", nonce="n", algorithm=MD5-sess, qop="auth""#,
+            r#"Digest realm="r", nonce="n", algorithm=MD5, userhash=true, qop="auth""#,
+            r#"Digest realm="legacy", nonce="n""#,
+        ];
+        for challenge in challenges {
+            let session = DigestSession::new("us\"er".into(), "0d6b-secret".into());
+            session.learn(challenge).unwrap();
+            let mut reference = parse_prompt(challenge).unwrap();
+            for (request, uri) in ["/api/atlas/v1.0/groups/x", "/we\"ird\\uri", "/x"]
+                .into_iter()
+                .enumerate()
+            {
+                let cnonce = format!("{request:032x}");
+                let mut context = AuthContext::new_with_method(
+                    "us\"er",
+                    "0d6b-secret",
+                    uri,
+                    None::<&[u8]>,
+                    HttpMethod::GET,
+                );
+                context.set_custom_cnonce(cnonce.as_str());
+                let expected = reference.respond(&context).unwrap().to_header_string();
+                let answer = session
+                    .answer_with_cnonce(HttpMethod::GET, uri, &cnonce)
+                    .unwrap();
+                assert_eq!(answer, expected, "{challenge}");
+            }
+        }
+        // Atlas's form takes the direct path; the others go through digest_auth.
+        let direct = |challenge: &str| {
+            Challenge::new(parse_prompt(challenge).unwrap(), "u", "p")
+                .md5_ha1
+                .is_some()
+        };
+        assert!(direct(ATLAS));
+        assert!(!direct(challenges[4]) && !direct(challenges[5]) && !direct(challenges[6]));
+        assert!(!direct(challenges[7]));
+    }
+
+    #[test]
+    fn client_nonces_differ_from_answer_to_answer() {
+        let session = DigestSession::new("abcdefgh".into(), "secret".into());
+        session.learn(ATLAS).unwrap();
+        let first = session.answer(HttpMethod::GET, "/x").unwrap();
+        let second = session.answer(HttpMethod::GET, "/x").unwrap();
+        let (first, second) = (parameter(&first, "cnonce"), parameter(&second, "cnonce"));
+        assert_eq!(first.len(), 32);
+        assert!(first.bytes().all(|byte| byte.is_ascii_hexdigit()));
+        assert_ne!(first, second);
+    }
 
     #[test]
     fn the_header_is_written_exactly_as_digest_auth_writes_it() {
