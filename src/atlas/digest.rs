@@ -251,12 +251,14 @@ fn write_header(parts: &HeaderParts<'_>) -> String {
     fn quoted(header: &mut String, name: &str, value: &str) {
         header.push_str(name);
         header.push_str("=\"");
-        for character in value.chars() {
-            if matches!(character, '"' | '\\') {
-                header.push('\\');
-            }
-            header.push(character);
+        let mut rest = value;
+        while let Some(at) = rest.find(['"', '\\']) {
+            header.push_str(&rest[..at]);
+            header.push('\\');
+            header.push_str(&rest[at..=at]);
+            rest = &rest[at + 1..];
         }
+        header.push_str(rest);
         header.push('"');
     }
     let mut header = String::with_capacity(
