@@ -391,6 +391,37 @@ fn a_terraform_gone_before_the_handshake_leaves_no_provider_and_no_socket() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// Started with its stderr closed (a wrapper that closed it), the provider points descriptor 2
+/// at /dev/null before it opens anything, so that neither its socket nor a connection takes
+/// that number and gets its log lines written into it. Rust's own start-up did this; the
+/// entry point in `main.rs` does it now.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_stderr_becomes_dev_null_not_the_socket() {
+    let identity = terraform_like_certificate();
+    let mut command = Command::new(BINARY);
+    // SAFETY: close is async-signal-safe; the child is between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::close(2);
+            Ok(())
+        });
+    }
+    let directory = tempfile::tempdir().unwrap();
+    as_terraform_starts_it(&mut command, &identity, directory.path());
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("the handshake line, though stderr was closed");
+    let (socket, _) = parse_handshake(&line);
+    let stderr = std::fs::read_link(format!("/proc/{}/fd/2", child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(stderr.unwrap(), Path::new("/dev/null"));
+    assert!(socket.starts_with(directory.path()));
+}
+
 /// The executable loads no unwinder library (build.rs links GCC's in): every shared library
 /// costs each of Terraform's three starts per plan its mapping and relocation. The loader lists
 /// what it would load when `LD_TRACE_LOADED_OBJECTS` is set, which is what `ldd` does.

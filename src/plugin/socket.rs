@@ -62,13 +62,15 @@ pub fn bind_socket(directory: &Path) -> Result<(UnixListener, SocketFile), Plugi
     }
 }
 
-/// Installs (once) a panic hook that removes our socket files when a panic ends the process.
+/// Installs (once) a panic hook that removes our socket files when a panic ends the process
+/// without unwinding.
 ///
-/// A panic on a runtime worker is caught (the RPC panic guard, or tokio's task boundary) and
-/// the process keeps serving, so the hook must leave the socket alone then. A panic ends the
-/// process when it happens on the main thread, which runs the server and catches nothing, or
-/// in a build with `panic = "abort"`, where no destructor runs; only then is the file removed
-/// here. The previous hook (Rust's message on stderr) still runs.
+/// A panic that unwinds is caught (the RPC panic guard, tokio's task boundary, or the entry
+/// point in `main.rs`) and runs every destructor on its way, the socket file's owner among
+/// them, which removes the file; the hook must leave the socket alone then, since after a
+/// caught panic the process keeps serving on it. Only in a build with `panic = "abort"`, where
+/// no destructor runs, is the file removed here. The previous hook (Rust's message on stderr)
+/// still runs.
 pub fn remove_sockets_on_fatal_panic() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
@@ -83,7 +85,7 @@ pub fn remove_sockets_on_fatal_panic() {
 }
 
 fn panic_ends_the_process() -> bool {
-    cfg!(panic = "abort") || std::thread::current().name() == Some("main")
+    cfg!(panic = "abort")
 }
 
 fn remove_open_sockets() {
@@ -125,33 +127,38 @@ mod tests {
     }
 
     #[test]
-    fn a_fatal_panic_removes_the_socket_and_a_caught_one_does_not() {
+    fn an_unwinding_panic_leaves_the_socket_to_its_owner() {
         let directory = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
+        remove_sockets_on_fatal_panic();
+
+        // A panic caught while the socket serves (an RPC's, on the thread that runs the
+        // server): the hook leaves the socket, which keeps serving.
         let (_listener, socket) = runtime
             .block_on(async { bind_socket(directory.path()) })
             .unwrap();
-        remove_sockets_on_fatal_panic();
-
-        // A worker thread's panic is caught by its runtime: the socket stays.
-        let caught = std::thread::Builder::new()
-            .name("tokio-runtime-worker".into())
-            .spawn(|| panic!("a bug in one RPC"))
-            .unwrap()
-            .join();
+        let caught = std::panic::catch_unwind(|| panic!("a bug in one RPC"));
         assert!(caught.is_err());
         assert!(socket.path().exists(), "a caught panic removed the socket");
 
-        // The main thread's panic ends the process: the hook removes the socket first.
+        // A panic that unwinds out of the code that owns the socket: the owner's drop on the
+        // way removes the file.
+        let path = socket.path().to_path_buf();
         let fatal = std::thread::Builder::new()
             .name("main".into())
-            .spawn(|| panic!("a bug on the main thread"))
+            .spawn(move || {
+                let _owned = socket;
+                panic!("a bug on the main thread")
+            })
             .unwrap()
             .join();
         assert!(fatal.is_err());
-        assert!(!socket.path().exists(), "the socket outlived a fatal panic");
+        assert!(
+            !path.exists(),
+            "the socket outlived the panic that unwound its owner"
+        );
     }
 }
