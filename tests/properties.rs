@@ -287,6 +287,104 @@ fn as_rmpv_tree(value: &Value) -> rmpv::Value {
     }
 }
 
+/// Shaped like the data sources' configurations: strings, an optional list, a flattened part.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct ConfigLike {
+    project_id: String,
+    #[serde(default)]
+    count: Option<f64>,
+    #[serde(flatten)]
+    wait: WaitLike,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct WaitLike {
+    wait_for_status: Option<Vec<String>>,
+    wait_timeout: Option<String>,
+    nested: Option<BTreeMap<String, Option<bool>>>,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Newtype(Vec<Option<String>>);
+
+/// `Value::deserialize_into` against the JSON road it replaced, for `T`: both succeed with the
+/// same result or both fail.
+fn decodes_as_through_json<T>(value: &Value) -> Result<(), TestCaseError>
+where
+    T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let direct = value.deserialize_into::<T>();
+    let through_json = value
+        .to_json()
+        .ok_or_else(|| "not JSON".to_owned())
+        .and_then(|json| serde_json::from_value::<T>(json).map_err(|error| error.to_string()));
+    match (direct, through_json) {
+        (Ok(direct), Ok(through_json)) => prop_assert_eq!(direct, through_json),
+        (Err(_), Err(_)) => {}
+        (direct, through_json) => {
+            prop_assert!(
+                false,
+                "{value:?}: directly {direct:?}, through JSON {through_json:?}"
+            )
+        }
+    }
+    Ok(())
+}
+
+/// A configuration-like object: the fields above, each sometimes of another kind or absent.
+fn config_like_value() -> impl Strategy<Value = Value> {
+    let field = |good: BoxedStrategy<Value>| prop_oneof![4 => good, 1 => any_value()];
+    (
+        field(text().prop_map(Value::String).boxed()),
+        field(prop_oneof![Just(Value::Null), number().prop_map(Value::Number)].boxed()),
+        field(
+            prop_oneof![
+                Just(Value::Null),
+                vec(text().prop_map(Value::String), 0..4).prop_map(Value::List)
+            ]
+            .boxed(),
+        ),
+        field(prop_oneof![Just(Value::Null), text().prop_map(Value::String)].boxed()),
+        btree_map(
+            "[a-z]{0,3}",
+            prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool)],
+            0..3,
+        ),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(project_id, count, statuses, timeout, nested, with_nested)| {
+                let mut object = BTreeMap::from([
+                    ("project_id".to_owned(), project_id),
+                    ("count".to_owned(), count),
+                    ("wait_for_status".to_owned(), statuses),
+                    ("wait_timeout".to_owned(), timeout),
+                ]);
+                if with_nested {
+                    object.insert("nested".to_owned(), Value::Object(nested));
+                }
+                Value::Object(object)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn any_value_reads_in_place_as_it_reads_through_json(value in any_value()) {
+        decodes_as_through_json::<serde_json::Value>(&value)?;
+        decodes_as_through_json::<Option<Vec<Option<String>>>>(&value)?;
+        decodes_as_through_json::<Newtype>(&value)?;
+        decodes_as_through_json::<ConfigLike>(&value)?;
+    }
+
+    #[test]
+    fn configurations_read_in_place_as_they_read_through_json(value in config_like_value()) {
+        decodes_as_through_json::<ConfigLike>(&value)?;
+    }
+}
+
 /// What decoding with rmpv (as the provider did until its own decoder) made of `bytes`.
 fn decoded_by_rmpv(bytes: &[u8]) -> Result<Value, DecodeError> {
     let mut reader = bytes;

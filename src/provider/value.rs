@@ -209,6 +209,105 @@ impl Value {
     }
 }
 
+impl Value {
+    /// Decodes the value into a typed configuration with serde, reading it in place. It
+    /// decodes what `serde_json::from_value(self.to_json())` decodes, the same way (numbers as
+    /// `f64`, null as `None`), without building the JSON tree: two copies of every string and
+    /// map fewer on each read (docs/performance.md, Decisions). Refuses an unknown value and a
+    /// number that is not finite, which JSON cannot hold.
+    pub fn deserialize_into<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        T::deserialize(ValueDeserializer(self)).map_err(|error| error.to_string())
+    }
+}
+
+/// `serde` reading a [`Value`] in place.
+#[derive(Clone, Copy)]
+struct ValueDeserializer<'a>(&'a Value);
+
+type DeError = serde::de::value::Error;
+
+impl<'de, 'a> serde::de::IntoDeserializer<'de, DeError> for ValueDeserializer<'a> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de, 'a> serde::Deserializer<'de> for ValueDeserializer<'a> {
+    type Error = DeError;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        use serde::de::Error as _;
+        use serde::de::value::{MapDeserializer, SeqDeserializer};
+        match self.0 {
+            Value::Null => visitor.visit_unit(),
+            Value::Unknown => Err(DeError::custom("a value that is not known yet")),
+            Value::Bool(flag) => visitor.visit_bool(*flag),
+            Value::Number(number) if number.is_finite() => visitor.visit_f64(*number),
+            Value::Number(number) => Err(DeError::custom(format!(
+                "the number {number} is not finite"
+            ))),
+            Value::String(text) => visitor.visit_str(text),
+            Value::List(items) => {
+                let mut items = SeqDeserializer::new(items.iter().map(ValueDeserializer));
+                let value = visitor.visit_seq(&mut items)?;
+                items.end()?;
+                Ok(value)
+            }
+            Value::Object(fields) => {
+                let mut fields = MapDeserializer::new(
+                    fields
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), ValueDeserializer(value))),
+                );
+                let value = visitor.visit_map(&mut fields)?;
+                fields.end()?;
+                Ok(value)
+            }
+        }
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        use serde::de::Error as _;
+        match self.0 {
+            // A unit variant by its name, as serde_json reads one from a string.
+            Value::String(text) => visitor.visit_enum(
+                serde::de::IntoDeserializer::<DeError>::into_deserializer(text.as_str()),
+            ),
+            _ => Err(DeError::custom("an enumeration must be a string")),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
 /// An integer in its smallest msgpack form.
 fn write_integer(out: &mut Vec<u8>, number: i64) {
     if number >= 0 {

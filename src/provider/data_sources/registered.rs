@@ -60,10 +60,7 @@ impl RegisteredDataSource {
         if !unknown.is_empty() {
             return Err(unknown);
         }
-        let json = config.to_json().ok_or_else(|| {
-            self.bug("the configuration holds a value that is not known or not finite")
-        })?;
-        let computed = self.reader.read_values(json, context).await?;
+        let computed = self.reader.read_values(config, context).await?;
         self.schema
             .state(config, &computed)
             .map_err(|problem| self.bug(&problem))
@@ -82,13 +79,13 @@ impl RegisteredDataSource {
     }
 }
 
-/// A typed data source seen through JSON values: the configuration decoded with serde, the
-/// state encoded with serde.
+/// A typed data source seen through values: the configuration decoded with serde (in place,
+/// [`Value::deserialize_into`]), the state encoded with serde.
 #[async_trait::async_trait]
 trait ReadValues: Send + Sync {
     async fn read_values(
         &self,
-        config: serde_json::Value,
+        config: &Value,
         context: &ReadContext<'_>,
     ) -> Result<Value, Diagnostics>;
 }
@@ -97,7 +94,7 @@ trait ReadValues: Send + Sync {
 impl<D: DataSource> ReadValues for D {
     async fn read_values(
         &self,
-        config: serde_json::Value,
+        config: &Value,
         context: &ReadContext<'_>,
     ) -> Result<Value, Diagnostics> {
         let bug = |problem: String| -> Diagnostics {
@@ -110,7 +107,8 @@ impl<D: DataSource> ReadValues for D {
             )
             .into()
         };
-        let config: D::Config = serde_json::from_value(config)
+        let config: D::Config = config
+            .deserialize_into()
             .map_err(|error| bug(format!("the configuration does not decode: {error}")))?;
         let state = self.read(config, context).await?;
         let json = serde_json::to_value(state)
