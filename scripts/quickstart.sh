@@ -22,7 +22,11 @@ require_cargo
 require_terraform
 
 step "Building the provider and the fake Atlas (release)"
-cargo build --release -p terraform-provider-atlas -p fake-atlas
+# Two builds, not one: cargo merges the features a single build asks of a shared dependency,
+# and the fake's tokio (multi-threaded runtime) would then be compiled into the provider too,
+# which loads libm and costs every start (docs/performance.md, Decisions).
+cargo build --release -p terraform-provider-atlas
+cargo build --release -p fake-atlas
 
 # `cargo pkgid` prints path+file:///…#terraform-provider-atlas@0.1.0 (or …#0.1.0).
 pkgid="$(cargo pkgid -p terraform-provider-atlas)"

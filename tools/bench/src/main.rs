@@ -389,6 +389,7 @@ fn run(options: &Options) -> Result<(), BenchError> {
         cpu_rounds: options.cpu_rounds,
         phases,
         binary_bytes: std::fs::metadata(&provider_binary)?.len(),
+        shared_libraries: shared_libraries(&provider_binary),
         clean_build,
     };
     let (table, missed) = results.terminal_table();
@@ -415,6 +416,28 @@ fn run(options: &Options) -> Result<(), BenchError> {
     drop(atlas);
     runtime.shutdown_background();
     Ok(())
+}
+
+/// The shared libraries `binary` loads, as the dynamic loader lists them when
+/// `LD_TRACE_LOADED_OBJECTS` is set (what `ldd` does), without the vdso and the loader itself.
+/// A release binary built together with a package that asks for tokio's multi-threaded runtime
+/// (this tool, the fake Atlas) gets it too, and with it `libm`: this figure shows it.
+fn shared_libraries(binary: &std::path::Path) -> Option<Vec<String>> {
+    let output = std::process::Command::new(binary)
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|name| !name.starts_with("linux-vdso") && !name.contains("ld-linux"))
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 #[cfg(test)]

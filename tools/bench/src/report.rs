@@ -69,6 +69,8 @@ pub struct Results {
     pub cpu_rounds: usize,
     pub phases: Option<PhaseTable>,
     pub binary_bytes: u64,
+    /// The shared libraries the release binary loads (the loader's list, vdso and loader aside).
+    pub shared_libraries: Option<Vec<String>>,
     pub clean_build: CleanBuild,
 }
 
@@ -285,6 +287,16 @@ impl Results {
             measured: format!("{:.2} MB", self.binary_bytes as f64 / MEGABYTE),
             target: "<= 10 MB",
             verdict: Verdict::of(self.binary_bytes as f64 <= 10.0 * MEGABYTE),
+        });
+        rows.push(match &self.shared_libraries {
+            Some(libraries) => Row {
+                figure: "shared libraries loaded at start".to_owned(),
+                measured: libraries.join(", "),
+                target: "libc only",
+                // Each library costs every start its mapping and relocation (build.rs).
+                verdict: Verdict::of(libraries.iter().all(|name| name.starts_with("libc.so"))),
+            },
+            None => not_measured("shared libraries loaded at start".to_owned(), "libc only"),
         });
         rows.push(Row {
             figure: "clean release build (-p terraform-provider-atlas)".to_owned(),
