@@ -201,7 +201,7 @@ fn md5_auth_header(
         realm: &prompt.realm,
         nonce: &prompt.nonce,
         uri,
-        qop_nc_cnonce: Some(("auth", prompt.nc, cnonce)),
+        qop_nc_cnonce: Some(("auth", &nc, cnonce)),
         response: &response,
         opaque: prompt.opaque.as_deref(),
         algorithm: Some(prompt.algorithm),
@@ -215,7 +215,8 @@ struct HeaderParts<'a> {
     realm: &'a str,
     nonce: &'a str,
     uri: &'a str,
-    qop_nc_cnonce: Option<(&'a str, u32, &'a str)>,
+    /// `qop`, `nc` (eight hexadecimal digits) and `cnonce`, present together.
+    qop_nc_cnonce: Option<(&'a str, &'a str, &'a str)>,
     response: &'a str,
     opaque: Option<&'a str>,
     algorithm: Option<Algorithm>,
@@ -231,6 +232,7 @@ fn header_string(answer: &AuthorizationHeader) -> String {
         Qop::AUTH => "auth",
         Qop::AUTH_INT => "auth-int",
     });
+    let nc = format!("{:08x}", answer.nc);
     write_header(&HeaderParts {
         username: &answer.username,
         realm: &answer.realm,
@@ -238,7 +240,7 @@ fn header_string(answer: &AuthorizationHeader) -> String {
         uri: &answer.uri,
         qop_nc_cnonce: qop
             .zip(answer.cnonce.as_deref())
-            .map(|(qop, cnonce)| (qop, answer.nc, cnonce)),
+            .map(|(qop, cnonce)| (qop, nc.as_str(), cnonce)),
         response: &answer.response,
         opaque: answer.opaque.as_deref(),
         algorithm: (answer.qop.is_some() || answer.algorithm.algo != AlgorithmType::MD5)
@@ -274,7 +276,7 @@ fn write_header(parts: &HeaderParts<'_>) -> String {
     quoted(&mut header, ", nonce", parts.nonce);
     quoted(&mut header, ", uri", parts.uri);
     if let Some((qop, nc, cnonce)) = parts.qop_nc_cnonce {
-        let _ = write!(header, ", qop={qop}, nc={nc:08x}");
+        let _ = write!(header, ", qop={qop}, nc={nc}");
         quoted(&mut header, ", cnonce", cnonce);
     }
     quoted(&mut header, ", response", parts.response);

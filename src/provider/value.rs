@@ -153,8 +153,9 @@ impl Value {
         }
     }
 
-    /// The value as JSON, for decoding into a typed configuration with serde; `None` when
-    /// something in it is unknown or a number is not finite.
+    /// The value as JSON, the inverse of [`Value::from_json`]; `None` when something in it is
+    /// unknown or a number is not finite. Configurations are decoded in place
+    /// ([`Value::deserialize_into`]), which reads a value as serde_json reads this.
     pub fn to_json(&self) -> Option<serde_json::Value> {
         Some(match self {
             Value::Unknown => return None,
