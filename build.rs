@@ -17,9 +17,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu") {
             link_the_unwinder_statically()?;
         }
-        strip_the_release_executable();
         lay_out_the_code_a_plan_runs_together();
     }
+    strip_the_release_executable();
     let descriptors = protox::compile(protos, ["proto"])?;
     tonic_prost_build::configure()
         .build_client(true)
@@ -81,8 +81,15 @@ fn link_the_unwinder_statically() -> Result<(), Box<dyn std::error::Error>> {
 fn strip_the_release_executable() {
     println!("cargo:rerun-if-env-changed=ATLAS_KEEP_SYMBOLS");
     let release = std::env::var("PROFILE").as_deref() == Ok("release");
-    if release && std::env::var("ATLAS_KEEP_SYMBOLS").as_deref() != Ok("1") {
-        println!("cargo:rustc-link-arg-bins=-Wl,--strip-all");
+    if !release || std::env::var("ATLAS_KEEP_SYMBOLS").as_deref() == Ok("1") {
+        return;
+    }
+    // What rustc's own `-C strip=symbols` asks of each platform's linker: GNU ld and lld
+    // `--strip-all`; Apple's ld64 `-x` (no local symbols; rustc runs `strip -x` there).
+    match std::env::var("CARGO_CFG_TARGET_OS").as_deref() {
+        Ok("linux") => println!("cargo:rustc-link-arg-bins=-Wl,--strip-all"),
+        Ok("macos") => println!("cargo:rustc-link-arg-bins=-Wl,-x"),
+        _ => {}
     }
 }
 
