@@ -27,6 +27,33 @@ pub struct HandshakeTimes {
     pub plaintext_cpu: Sample,
     /// `--version`: the CPU time of the whole process (it exits after its line).
     pub version_cpu: Sample,
+    /// A program that does nothing (`true`, linked to the same C library): spawn to exit, and
+    /// the CPU time the kernel charged it. What every start costs before the provider's own
+    /// code runs; empty when the system has no `true`.
+    pub nothing: Sample,
+    pub nothing_cpu: Sample,
+}
+
+/// The system's `true`: a program that starts, does nothing and exits.
+fn does_nothing() -> Option<&'static Path> {
+    ["/usr/bin/true", "/bin/true"]
+        .into_iter()
+        .map(Path::new)
+        .find(|path| path.is_file())
+}
+
+/// Spawn to exit of `true`, and the CPU time the kernel charged it.
+fn time_nothing(binary: &Path) -> Result<(Duration, Duration), BenchError> {
+    let started = Instant::now();
+    let child = Command::new(binary)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let cpu =
+        reap(child.id()).ok_or_else(|| format!("{} could not be reaped", binary.display()))?;
+    Ok((started.elapsed(), cpu))
 }
 
 /// Wall time to the first line, and the process's CPU time then.
@@ -147,8 +174,8 @@ fn reap(pid: u32) -> Option<Duration> {
         .then(|| Duration::from_micros(microseconds(usage.ru_utime) + microseconds(usage.ru_stime)))
 }
 
-/// Starts the binary `runs` times in each of the three ways, interleaved (the order rotating
-/// every run), after a warm-up.
+/// Starts the binary `runs` times in each of the three ways, and the system's `true` as often,
+/// interleaved (the order rotating every run), after a warm-up.
 pub fn measure(
     binary: &Path,
     socket_directory: &Path,
@@ -170,10 +197,22 @@ pub fn measure(
         mtls_cpu: Sample::default(),
         plaintext_cpu: Sample::default(),
         version_cpu: Sample::default(),
+        nothing: Sample::default(),
+        nothing_cpu: Sample::default(),
     };
+    let nothing = does_nothing();
+    let kinds = if nothing.is_some() { 4 } else { 3 };
     for run in 0..WARM_UP + runs {
-        for kind in 0..3 {
-            let kind = (kind + run) % 3;
+        for kind in 0..kinds {
+            let kind = (kind + run) % kinds;
+            if let (3, Some(nothing)) = (kind, nothing) {
+                let (wall, cpu) = time_nothing(nothing)?;
+                if run >= WARM_UP {
+                    times.nothing.push(wall);
+                    times.nothing_cpu.push(cpu);
+                }
+                continue;
+            }
             let first_line = match kind {
                 0 => time_first_line(binary, &[], &with_certificate, |line| {
                     line.starts_with("1|6|unix|") && !line.ends_with('|')

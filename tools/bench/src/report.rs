@@ -255,6 +255,21 @@ impl Results {
                 target: "-",
                 verdict: Verdict::NoTarget,
             });
+            if times.nothing_cpu.len() > 0 {
+                rows.push(Row {
+                    figure: "CPU of a start that does nothing (`true`), the floor of each start"
+                        .to_owned(),
+                    measured: format!(
+                        "{:.2} ms (p10 {:.2}, p90 {:.2}); three starts per plan: {:.2} ms",
+                        times.nothing_cpu.median(),
+                        times.nothing_cpu.quantile(0.1),
+                        times.nothing_cpu.quantile(0.9),
+                        3.0 * times.nothing_cpu.median()
+                    ),
+                    target: "-",
+                    verdict: Verdict::NoTarget,
+                });
+            }
         }
         let figure = "HTTP requests per read (300 reads)".to_owned();
         rows.push(match self.worst_apply_by_requests() {
@@ -607,7 +622,15 @@ impl Results {
                     &times.version,
                     &times.version_cpu,
                 ),
+                (
+                    "`true`: a program that does nothing, spawn to exit",
+                    &times.nothing,
+                    &times.nothing_cpu,
+                ),
             ] {
+                if sample.len() == 0 {
+                    continue;
+                }
                 let _ = writeln!(
                     out,
                     "| {label} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2}-{:.2} |",
@@ -623,7 +646,11 @@ impl Results {
                 out,
                 "\nThe CPU columns are the process's CPU-time clock (every thread), read once the \
                  line had arrived and every thread of the process slept (serving, idle); for \
-                 `--version`, the kernel's account of the whole process."
+                 `--version` and `true`, the kernel's account of the whole process. `true` \
+                 (coreutils, linked to the same C library) is what any start costs here before a \
+                 program's own code runs: the kernel's exec and exit and the C library's start, \
+                 which on a virtual machine includes the CPUID instructions glibc runs to \
+                 identify the CPU (docs/performance.md, Decisions, third pass)."
             );
             let _ = writeln!(out);
         }
@@ -990,14 +1017,15 @@ work, so the two sides of a comparison are interleaved and the median discards t
   generates, made once with rcgen) and timed from spawn to the handshake line on stdout, then
   killed; its CPU time is read from its CPU-time clock once the line has arrived and all its
   threads sleep. The same
-  without `PLUGIN_CLIENT_CERT` (plaintext) and `--version` (the cost of starting any process
-  from this binary) are interleaved with it.
+  without `PLUGIN_CLIENT_CERT` (plaintext), `--version` (the cost of starting any process
+  from this binary) and the system's `true` (the cost of starting any program at all) are
+  interleaved with it.
 - **A large apply.** `terraform apply -auto-approve` of 300 reads in a fresh directory. HTTP
   requests per read is the fake's request count over the apply divided by 300; challenges are the
   401s with a fresh nonce the fake issued. While the apply runs, /proc is scanned every 3 ms for
   the children of terraform whose `comm` starts with `terraform-provi`, and the largest `VmHWM`
   (peak resident set) of each is kept. The table shows the worst run.
-- **Binary size.** `target/release/terraform-provider-atlas`, stripped by the release profile.
+- **Binary size.** `target/release/terraform-provider-atlas`, stripped at link time (`build.rs`).
   1 MB is 10^6 bytes here, for sizes and memory alike.
 - **Clean build.** `CARGO_TARGET_DIR=$(mktemp -d) cargo build --release -p terraform-provider-atlas`,
   timed by `scripts/bench.sh` (no target: it is recorded so that a regression is visible).
