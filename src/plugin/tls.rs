@@ -154,6 +154,13 @@ pub fn server_config(
             Arc::new(HandshakeKey(Arc::clone(&identity.key))),
         ))));
     config.alpn_protocols = vec![b"h2".to_vec()];
+    // No session resumption. Terraform's client keeps no session cache (go-plugin's AutoMTLS
+    // `tls.Config` sets no `ClientSessionCache`: hashicorp/go-plugin client.go, `Start`), so Go
+    // reads and drops every TLS 1.3 ticket, and each provider process serves one connection
+    // anyway. rustls would otherwise issue two tickets after each handshake, remember them in a
+    // cache of 256 sessions, and write them to the socket as two more records.
+    config.send_tls13_tickets = 0;
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     Ok(Arc::new(config))
 }
 
@@ -259,6 +266,102 @@ mod tests {
                 .signature_verification_algorithms
                 .supported_schemes()
                 .contains(&SignatureScheme::ECDSA_NISTP521_SHA512)
+        );
+    }
+
+    /// Counts the TLS 1.3 tickets a client is given, and remembers nothing.
+    #[derive(Debug, Default)]
+    struct CountingTickets(std::sync::atomic::AtomicUsize);
+
+    impl rustls::client::ClientSessionStore for CountingTickets {
+        fn set_kx_hint(&self, _: rustls_pki_types::ServerName<'static>, _: rustls::NamedGroup) {}
+        fn kx_hint(&self, _: &rustls_pki_types::ServerName<'_>) -> Option<rustls::NamedGroup> {
+            None
+        }
+        fn set_tls12_session(
+            &self,
+            _: rustls_pki_types::ServerName<'static>,
+            _: rustls::client::Tls12ClientSessionValue,
+        ) {
+        }
+        fn tls12_session(
+            &self,
+            _: &rustls_pki_types::ServerName<'_>,
+        ) -> Option<rustls::client::Tls12ClientSessionValue> {
+            None
+        }
+        fn remove_tls12_session(&self, _: &rustls_pki_types::ServerName<'static>) {}
+        fn insert_tls13_ticket(
+            &self,
+            _: rustls_pki_types::ServerName<'static>,
+            _: rustls::client::Tls13ClientSessionValue,
+        ) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        fn take_tls13_ticket(
+            &self,
+            _: &rustls_pki_types::ServerName<'static>,
+        ) -> Option<rustls::client::Tls13ClientSessionValue> {
+            None
+        }
+    }
+
+    /// Moves what `from` has to send into `to`, and lets `to` process it.
+    fn pump(
+        from: &mut impl std::ops::DerefMut<Target = rustls::ConnectionCommon<impl Sized>>,
+        to: &mut impl std::ops::DerefMut<Target = rustls::ConnectionCommon<impl Sized>>,
+    ) {
+        let mut bytes = Vec::new();
+        while from.wants_write() {
+            from.write_tls(&mut bytes).unwrap();
+        }
+        let mut reader = bytes.as_slice();
+        while !reader.is_empty() {
+            to.read_tls(&mut reader).unwrap();
+            to.process_new_packets().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_full_mutual_handshake_issues_no_session_tickets() {
+        // A client like Terraform's: a P-521 CA certificate as its own, our certificate as root.
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let client_certificate = params.self_signed(&key).unwrap();
+        let identity = ServerIdentity::generate().unwrap();
+        let server = server_config(&identity, &client_certificate.pem()).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(identity.certificate.clone()).unwrap();
+        let tickets = Arc::new(CountingTickets::default());
+        let mut client = rustls::ClientConfig::builder_with_provider(crypto_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(
+                vec![client_certificate.der().clone()],
+                rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        client.alpn_protocols = vec![b"h2".to_vec()];
+        client.resumption = rustls::client::Resumption::store(tickets.clone());
+        let mut client =
+            rustls::ClientConnection::new(Arc::new(client), "localhost".try_into().unwrap())
+                .unwrap();
+        let mut server = rustls::ServerConnection::new(server).unwrap();
+        for _ in 0..10 {
+            pump(&mut client, &mut server);
+            pump(&mut server, &mut client);
+        }
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        assert_eq!(
+            client.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_3)
+        );
+        assert_eq!(
+            tickets.0.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "Terraform's client drops tickets: issuing them is work for nothing"
         );
     }
 
