@@ -116,3 +116,79 @@ fn the_list_covers_the_work_of_every_provider_process() {
         "aws-lc's functions are named {prefix}... in this build: {REGENERATE}"
     );
 }
+
+/// The release link really places the listed functions first: the provider built as `cargo
+/// build --release` builds it, with its symbols kept (the same names; build.rs), has nearly all
+/// of them in the first stretch of its code, where the linker's own order would spread them over
+/// all of it. This builds the release executable (in `target/layout`, which
+/// `scripts/hot-functions.sh` shares): about two and a half minutes the first time.
+#[test]
+fn the_release_link_places_the_listed_functions_first() {
+    let target_dir = repository_root().join("target/layout");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built = std::process::Command::new(cargo)
+        .args(["build", "--release", "-p", "terraform-provider-atlas"])
+        .env("ATLAS_KEEP_SYMBOLS", "1")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(repository_root())
+        .status()
+        .expect("cargo runs");
+    assert!(built.success(), "the release build succeeds");
+    let executable = target_dir.join("release/terraform-provider-atlas");
+    // `nm -n -S`: address, size, type and name of every symbol, in address order.
+    let output = std::process::Command::new("nm")
+        .args(["-n", "-S", "--defined-only"])
+        .arg(&executable)
+        .output()
+        .expect("nm (binutils) runs");
+    let table = String::from_utf8_lossy(&output.stdout);
+    let mut functions = std::collections::HashMap::new();
+    for line in table.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let [address, size, kind, name] = fields[..]
+            && matches!(kind, "t" | "T" | "W" | "w")
+        {
+            let address = u64::from_str_radix(address, 16).unwrap();
+            let size = u64::from_str_radix(size, 16).unwrap();
+            functions.entry(name.to_owned()).or_insert((address, size));
+        }
+    }
+    let code_start = functions
+        .values()
+        .map(|(address, _)| *address)
+        .min()
+        .unwrap();
+    let list = list();
+    let listed: Vec<(u64, u64)> = list
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|name| functions.get(name.trim()).copied())
+        .collect();
+    assert!(
+        listed.len() > 1_000,
+        "the build has most of the listed functions"
+    );
+    let listed_size: u64 = listed.iter().map(|(_, size)| size).sum();
+    let code_end = functions
+        .values()
+        .map(|(address, size)| address + size)
+        .max()
+        .unwrap();
+    assert!(
+        listed_size * 2 < code_end - code_start,
+        "the listed functions are a small part of the code"
+    );
+    // Room for what the linker cannot separate from a listed function (an assembly file's
+    // other functions share its section) and for alignment.
+    let front = code_start + listed_size + listed_size / 5;
+    let in_front = listed
+        .iter()
+        .filter(|(address, _)| *address < front)
+        .count();
+    assert!(
+        in_front * 100 >= listed.len() * 95,
+        "only {in_front} of {} listed functions lie in the first {} KiB of code",
+        listed.len(),
+        (front - code_start) / 1024
+    );
+}
