@@ -1,199 +1,21 @@
 //! In-process gRPC tests: the plugin served on a Unix socket as Terraform starts it, called the
 //! way Terraform calls it, over mutual TLS with a P-521 client certificate like Terraform's.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod plugin_client;
+
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
 use fake_atlas::{
     CLIENT_ID, CLIENT_SECRET, Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID,
     PUBLIC_KEY,
 };
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use terraform_provider_atlas::plugin::{self, PluginEnvironment};
+use plugin_client::{Plugin, terraform_like_certificate};
 use terraform_provider_atlas::proto::go_plugin::Empty;
 use terraform_provider_atlas::proto::go_plugin::grpc_controller_client::GrpcControllerClient;
 use terraform_provider_atlas::proto::tfplugin6 as proto;
 use terraform_provider_atlas::proto::tfplugin6::provider_client::ProviderClient;
-use terraform_provider_atlas::provider::AtlasProvider;
 use terraform_provider_atlas::provider::value::Value;
-use tokio::net::UnixStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint as GrpcEndpoint};
-
-/// A certificate like the one Terraform makes: ECDSA P-521, marked as a CA, used as a client.
-struct ClientIdentity {
-    pem: String,
-    certificate: CertificateDer<'static>,
-    key: PrivateKeyDer<'static>,
-}
-
-fn terraform_like_certificate() -> ClientIdentity {
-    let key_pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "HashiCorp");
-    let certificate = params.self_signed(&key_pair).unwrap();
-    ClientIdentity {
-        pem: certificate.pem(),
-        certificate: certificate.der().clone(),
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pair.serialize_der())),
-    }
-}
-
-/// The plugin served in this process.
-struct Plugin {
-    socket: PathBuf,
-    server_certificate: Option<CertificateDer<'static>>,
-    shutdown: CancellationToken,
-    served: JoinHandle<Result<(), plugin::PluginError>>,
-    _directory: tempfile::TempDir,
-}
-
-impl Plugin {
-    async fn start(client_certificate_pem: Option<String>) -> Plugin {
-        let directory = tempfile::tempdir().unwrap();
-        let environment = PluginEnvironment {
-            socket_dir: directory.path().to_owned(),
-            client_certificate_pem,
-        };
-        let environment_lookup = |_: &str| None;
-        let provider = AtlasProvider::with_environment(Box::new(environment_lookup));
-        let shutdown = CancellationToken::new();
-        let (line_sender, line_receiver) = oneshot::channel();
-        let served = tokio::spawn(plugin::serve(
-            environment,
-            provider,
-            shutdown.clone(),
-            move |line| {
-                let _ = line_sender.send(line);
-            },
-        ));
-        let line = line_receiver
-            .await
-            .expect("the plugin announces a handshake line");
-        let fields: Vec<&str> = line.split('|').collect();
-        assert_eq!(fields.len(), 6, "{line}");
-        assert_eq!(&fields[..3], ["1", "6", "unix"]);
-        assert_eq!(fields[4], "grpc");
-        let server_certificate = (!fields[5].is_empty()).then(|| {
-            CertificateDer::from(STANDARD_NO_PAD.decode(fields[5]).expect("unpadded base64"))
-        });
-        Plugin {
-            socket: PathBuf::from(fields[3]),
-            server_certificate,
-            shutdown,
-            served,
-            _directory: directory,
-        }
-    }
-
-    /// A gRPC channel over the socket; over TLS with `identity` when the plugin serves TLS.
-    async fn channel(
-        &self,
-        identity: Option<&ClientIdentity>,
-    ) -> Result<Channel, tonic::transport::Error> {
-        let socket = self.socket.clone();
-        let tls = self.server_certificate.clone().map(|server| {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add(server).unwrap();
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let builder = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots);
-            let mut config = match identity {
-                Some(identity) => builder
-                    .with_client_auth_cert(
-                        vec![identity.certificate.clone()],
-                        identity.key.clone_key(),
-                    )
-                    .unwrap(),
-                None => builder.with_no_client_auth(),
-            };
-            config.alpn_protocols = vec![b"h2".to_vec()];
-            tokio_rustls::TlsConnector::from(Arc::new(config))
-        });
-        GrpcEndpoint::from_static("http://localhost")
-            .connect_with_connector(tower::service_fn(move |_| {
-                let socket = socket.clone();
-                let tls = tls.clone();
-                async move {
-                    let stream = UnixStream::connect(socket).await?;
-                    Ok::<_, std::io::Error>(match tls {
-                        Some(connector) => {
-                            let name = ServerName::try_from("localhost").unwrap();
-                            Either::Tls(Box::new(TokioIo::new(
-                                connector.connect(name, stream).await?,
-                            )))
-                        }
-                        None => Either::Plain(TokioIo::new(stream)),
-                    })
-                }
-            }))
-            .await
-    }
-
-    async fn provider(&self, identity: Option<&ClientIdentity>) -> ProviderClient<Channel> {
-        ProviderClient::new(self.channel(identity).await.expect("connects"))
-    }
-}
-
-/// Plain or TLS stream, for the connector.
-enum Either {
-    Plain(TokioIo<UnixStream>),
-    Tls(Box<TokioIo<tokio_rustls::client::TlsStream<UnixStream>>>),
-}
-
-macro_rules! delegate {
-    ($self:ident, $method:ident, $($argument:expr),*) => {
-        match std::pin::Pin::get_mut($self) {
-            Either::Plain(stream) => std::pin::Pin::new(stream).$method($($argument),*),
-            Either::Tls(stream) => std::pin::Pin::new(stream.as_mut()).$method($($argument),*),
-        }
-    };
-}
-
-impl hyper::rt::Read for Either {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        context: &mut std::task::Context<'_>,
-        buffer: hyper::rt::ReadBufCursor<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        delegate!(self, poll_read, context, buffer)
-    }
-}
-
-impl hyper::rt::Write for Either {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        context: &mut std::task::Context<'_>,
-        buffer: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        delegate!(self, poll_write, context, buffer)
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        context: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        delegate!(self, poll_flush, context)
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        context: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        delegate!(self, poll_shutdown, context)
-    }
-}
+use tonic::transport::Channel;
 
 fn text(value: &str) -> Value {
     Value::String(value.to_owned())
