@@ -131,9 +131,13 @@ fn the_release_link_places_the_listed_functions_first() {
         .env("ATLAS_KEEP_SYMBOLS", "1")
         .env("CARGO_TARGET_DIR", &target_dir)
         .current_dir(repository_root())
-        .status()
+        .output()
         .expect("cargo runs");
-    assert!(built.success(), "the release build succeeds");
+    assert!(
+        built.status.success(),
+        "the release build failed:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let executable = target_dir.join("release/terraform-provider-atlas");
     // `nm -n -S`: address, size, type and name of every symbol, in address order.
     let output = std::process::Command::new("nm")
