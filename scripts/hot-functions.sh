@@ -66,24 +66,27 @@ public_key="$(sed -n 's/^public key \(.*\)$/\1/p' "$work/fake.out")"
 private_key="$(sed -n 's/^private key \(.*\)$/\1/p' "$work/fake.out")"
 [[ -n "$base_url" && -n "$public_key" && -n "$private_key" ]] || fail "the fake Atlas did not start: $(cat "$work/fake.out")"
 
-# The benchmark's plan (tools/bench) first, then the other data sources, whose functions come later.
-mkdir -p "$work/one" "$work/others" "$work/plugins" "$work/callgrind"
-cat >"$work/one/main.tf" <<EOF
-terraform {
-  required_providers { atlas = { source = "local/atlas" } }
+# configuration NAME: writes $work/NAME/main.tf, the provider pointed at the fake Atlas and then
+# the data blocks read from stdin (the fake's seeded project and private link).
+configuration() {
+    mkdir -p "$work/$1"
+    {
+        printf 'terraform {\n  required_providers { atlas = { source = "local/atlas" } }\n}\n'
+        printf 'provider "atlas" { base_url = "%s" }\n' "$base_url"
+        cat
+    } >"$work/$1/main.tf"
 }
-provider "atlas" { base_url = "$base_url" }
+
+# The benchmark's plan (tools/bench) first, then the other data sources, whose functions come later.
+mkdir -p "$work/plugins" "$work/callgrind"
+configuration one <<'EOF'
 data "atlas_interface_endpoint" "e" {
   project_id            = "5f1a2b3c4d5e6f7a8b9c0d1e"
   private_link_id       = "6a1a2b3c4d5e6f7a8b9c0d1e"
   interface_endpoint_id = "vpce-0a0000000000000a1"
 }
 EOF
-cat >"$work/others/main.tf" <<EOF
-terraform {
-  required_providers { atlas = { source = "local/atlas" } }
-}
-provider "atlas" { base_url = "$base_url" }
+configuration others <<'EOF'
 data "atlas_private_link" "l" {
   project_id      = "5f1a2b3c4d5e6f7a8b9c0d1e"
   private_link_id = "6a1a2b3c4d5e6f7a8b9c0d1e"

@@ -72,20 +72,18 @@ pub fn bind_socket(directory: &Path) -> Result<(UnixListener, SocketFile), Plugi
 /// no destructor runs, is the file removed here. The previous hook (Rust's message on stderr)
 /// still runs.
 pub fn remove_sockets_on_fatal_panic() {
+    // With unwinding, the owners' destructors remove the files: no hook to install at start.
+    if !cfg!(panic = "abort") {
+        return;
+    }
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if panic_ends_the_process() {
-                remove_open_sockets();
-            }
+            remove_open_sockets();
             previous(info);
         }));
     });
-}
-
-fn panic_ends_the_process() -> bool {
-    cfg!(panic = "abort")
 }
 
 fn remove_open_sockets() {
