@@ -21,6 +21,7 @@
 //! Alongside them: [`logging`] writes the JSON log lines Terraform reads from a plugin's stderr,
 //! and [`proto`] holds the code generated from `proto/`.
 
+pub mod allocator;
 pub mod atlas;
 pub mod logging;
 pub mod plugin;

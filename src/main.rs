@@ -18,6 +18,11 @@ use tokio_util::sync::CancellationToken;
 /// The provider's address, for `TF_REATTACH_PROVIDERS`.
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/local/atlas";
 
+/// `malloc` with a per-thread cache of freed blocks in front (see the module).
+#[global_allocator]
+static ALLOCATOR: terraform_provider_atlas::allocator::CachingAllocator =
+    terraform_provider_atlas::allocator::CachingAllocator;
+
 const USAGE: &str = "usage: terraform-provider-atlas [--version | --debug]\n\
                      Terraform starts this plugin itself; --debug serves it for a debugger (see the README).";
 
@@ -39,6 +44,9 @@ enum Mode {
 #[unsafe(no_mangle)]
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     open_standard_descriptors();
+    // This thread runs the whole provider (a current-thread runtime) and lives as long as the
+    // process, so its cache is never left behind.
+    terraform_provider_atlas::allocator::CachingAllocator::cache_this_thread();
     // SAFETY: setting a signal's disposition to "ignore" before any thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
