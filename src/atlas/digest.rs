@@ -254,7 +254,9 @@ fn write_header(parts: &HeaderParts<'_>) -> String {
         header.push_str(name);
         header.push_str("=\"");
         let mut rest = value;
-        while let Some(at) = rest.find(['"', '\\']) {
+        // Bytewise: a quote and a backslash are ASCII, so they never sit inside another
+        // character's encoding, and the search is a plain loop (a `char` pattern decodes each one).
+        while let Some(at) = rest.bytes().position(|byte| byte == b'"' || byte == b'\\') {
             header.push_str(&rest[..at]);
             header.push('\\');
             header.push_str(&rest[at..=at]);
