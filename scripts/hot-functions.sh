@@ -5,9 +5,10 @@
 # a 1-read plan costs about 0.5 ms less CPU (docs/performance.md, Decisions).
 #
 # The list names symbols of one build. Rust symbol names carry hashes of the dependency versions,
-# the compiler and the release profile, so run this again after changing Cargo.toml or
-# Cargo.lock or the Rust toolchain: tests/code_layout.rs fails until you do. A name the build no
-# longer has is skipped by the linker, so a stale list loses the gain and breaks nothing.
+# the compiler and the release profile, and the code decides which functions exist and the numbers
+# LTO appends to local names, so run this again after changing Cargo.toml, Cargo.lock, the Rust
+# toolchain or code that runs during a plan: tests/code_layout.rs fails until you do. A name the
+# build no longer has is skipped by the linker, so a stale list loses the gain and breaks nothing.
 #
 # How: it builds the release provider exactly as `cargo build --release` does but keeping its
 # symbols (ATLAS_KEEP_SYMBOLS=1, in target/layout), plans the examples' data sources against the
