@@ -104,6 +104,44 @@ async fn health_reports_plugin_serving_over_mtls() {
     );
 }
 
+/// A call of a service the plugin does not serve (tfplugin5, say), or of a method its provider
+/// service does not have, is answered UNIMPLEMENTED, as by any gRPC server, and the connection
+/// goes on serving.
+#[tokio::test]
+async fn calls_of_unknown_services_and_methods_are_unimplemented() {
+    let identity = terraform_like_certificate();
+    let plugin = Plugin::start(Some(identity.pem.clone())).await;
+    let channel = plugin.channel(Some(&identity)).await.unwrap();
+    for path in [
+        "/tfplugin5.Provider/GetSchema",
+        "/tfplugin6.Provider/NoSuchMethod",
+        "/",
+    ] {
+        let mut client = tonic::client::Grpc::new(channel.clone());
+        client.ready().await.unwrap();
+        let answer = client
+            .unary::<Empty, Empty, _>(
+                tonic::Request::new(Empty {}),
+                path.parse().unwrap(),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            answer.code(),
+            tonic::Code::Unimplemented,
+            "{path}: {answer:?}"
+        );
+    }
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "plugin".into(),
+        })
+        .await
+        .expect("the connection still serves");
+}
+
 #[tokio::test]
 async fn read_over_mtls_returns_the_endpoint_state() {
     let atlas = FakeAtlas::start().await;

@@ -7,6 +7,7 @@ mod connection;
 mod controller;
 pub mod handshake;
 pub mod lifetime;
+mod server;
 pub mod socket;
 pub mod tls;
 
@@ -16,7 +17,6 @@ use std::time::Duration;
 
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Server;
 
 use crate::logging;
 use crate::proto::go_plugin::grpc_controller_server::GrpcControllerServer;
@@ -43,8 +43,6 @@ pub enum PluginError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the plugin's gRPC server failed: {0}")]
-    Serve(#[from] tonic::transport::Error),
 }
 
 /// The largest tfplugin6 request accepted.
@@ -145,43 +143,37 @@ pub async fn serve_with<P: Provider>(
     );
 
     let provider = Arc::new(provider);
-    let server = Server::builder()
-        .add_service(health_service)
-        .add_service(GrpcControllerServer::new(controller::Controller {
+    let router = server::Router {
+        health: health_service,
+        controller: GrpcControllerServer::new(controller::Controller {
             shutdown: shutdown.clone(),
-        }))
-        .add_service(GrpcStdioServer::new(controller::Stdio {
+        }),
+        stdio: GrpcStdioServer::new(controller::Stdio {
             shutdown: shutdown.clone(),
-        }))
+        }),
         // Terraform's messages are configurations of a few hundred bytes; 16 MiB leaves room for
         // absurd values (the provider layer gives a 3 MB id its diagnostic) while bounding what
         // one request can make us buffer.
-        .add_service(
-            ProviderServer::from_arc(Arc::clone(&provider))
-                .max_decoding_message_size(MAX_REQUEST_BYTES),
-        )
-        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+        provider: ProviderServer::from_arc(Arc::clone(&provider))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+    };
+    let server = server::serve(incoming, router, shutdown.clone());
     tokio::pin!(server);
-    let served = tokio::select! {
-        served = &mut server => served,
-        _ = shutdown.cancelled() => {
+    tokio::select! {
+        () = &mut server => {}
+        () = shutdown.cancelled() => {
             // Reads in flight would hold the graceful shutdown until they end by themselves.
             let _ = provider
                 .stop_provider(tonic::Request::new(
                     crate::proto::tfplugin6::stop_provider::Request {},
                 ))
                 .await;
-            match tokio::time::timeout(DRAIN_LIMIT, &mut server).await {
-                Ok(served) => served,
-                Err(_) => {
-                    logging::debug("plugin stopped without waiting for open connections", &[]);
-                    Ok(())
-                }
+            if tokio::time::timeout(DRAIN_LIMIT, &mut server).await.is_err() {
+                logging::debug("plugin stopped without waiting for open connections", &[]);
             }
         }
-    };
+    }
     drop(socket);
-    served?;
     logging::debug("plugin stopped", &[]);
     Ok(())
 }
