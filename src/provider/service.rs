@@ -174,17 +174,20 @@ impl Provider for AtlasProvider {
                 let started = Instant::now();
                 let request = request.into_inner();
                 let (state, diagnostics) = self.read(&request).await;
-                logging::debug(
-                    "ReadDataSource done",
-                    &[
-                        ("tf_data_source_type", request.type_name.clone().into()),
-                        ("ok", state.is_some().into()),
-                        (
-                            "duration_ms",
-                            (started.elapsed().as_secs_f64() * 1000.0).into(),
-                        ),
-                    ],
-                );
+                // Fields are built only when the line is written: this runs for every read.
+                if logging::enabled(logging::Level::Debug) {
+                    logging::debug(
+                        "ReadDataSource done",
+                        &[
+                            ("tf_data_source_type", request.type_name.clone().into()),
+                            ("ok", state.is_some().into()),
+                            (
+                                "duration_ms",
+                                (started.elapsed().as_secs_f64() * 1000.0).into(),
+                            ),
+                        ],
+                    );
+                }
                 Ok(Response::new(proto::read_data_source::Response {
                     state: state.map(|state| state.encode()),
                     diagnostics: to_proto(diagnostics),
@@ -293,7 +296,10 @@ struct RpcTrace {
 
 impl RpcTrace {
     fn start(name: &'static str) -> Self {
-        logging::trace("received RPC", &[("tf_rpc", name.into())]);
+        // The field is built only when the line is written, as in `drop`: every RPC runs this.
+        if logging::enabled(logging::Level::Trace) {
+            logging::trace("received RPC", &[("tf_rpc", name.into())]);
+        }
         Self {
             name,
             started: Instant::now(),
@@ -303,6 +309,9 @@ impl RpcTrace {
 
 impl Drop for RpcTrace {
     fn drop(&mut self) {
+        if !logging::enabled(logging::Level::Trace) {
+            return;
+        }
         logging::trace(
             "answered RPC",
             &[
