@@ -32,7 +32,7 @@ usage: bench [options]
   --counts 1,10,...        numbers of reads to plan (default 1,10,25,50,100)
   --handshake-runs N       starts of each kind (default 250)
   --apply-runs N           300-read applies (default 3)
-  --cpu-rounds N           plan rounds of the provider CPU measurement (default 11)
+  --cpu-rounds N           plan rounds of the provider CPU measurement (default 31)
   --cpu-counts 1,10,...    numbers of reads for the CPU measurement (default 1,10,50,100)
   --compare NAME=DIR[,VAR=VALUE...]
                            also measure the provider in DIR (with VAR=VALUE in its environment)
@@ -73,7 +73,7 @@ impl Options {
             counts: vec![1, 10, 25, 50, 100],
             handshake_runs: 250,
             apply_runs: 3,
-            cpu_rounds: 11,
+            cpu_rounds: 31,
             cpu_counts: vec![1, 10, 50, 100],
             phase_plans: 11,
             compare: Vec::new(),

@@ -1043,7 +1043,7 @@ runs the bench tool (it times everything itself; hyperfine is not needed), which
 and rewrites this file and
 [`performance-plan-time.svg`](performance-plan-time.svg). Options after the script's own go to the
 tool: `--rounds N` (default 31), `--handshake-runs N` (default 250), `--apply-runs N`
-(default 3), `--cpu-rounds N` (default 11), `--cpu-counts 1,10,50,100`, `--phase-plans N`
+(default 3), `--cpu-rounds N` (default 31), `--cpu-counts 1,10,50,100`, `--phase-plans N`
 (default 11), `--only cpu,plan,handshake,apply`, `--provider-dir DIR` (measure another build of
 the provider), `--no-write`. With `--only`, the sections not measured are left out of this file. The tool exits 0 when a target is missed: it is a report, not a test;
 missed targets are printed as MISSED.
