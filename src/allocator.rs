@@ -119,9 +119,10 @@ fn key() -> usize {
 }
 
 /// glibc's `PROTECT_PTR`: a link is stored xor-ed with its own address shifted by a page, so a
-/// write through a dangling pointer cannot plant a chosen address in the cache.
-fn mangle(position: *mut Node, next: *mut Node) -> usize {
-    ((position as usize) >> 12) ^ (next as usize)
+/// write through a dangling pointer cannot plant a chosen address in the cache. The same xor
+/// turns a stored link back into the address.
+fn mangle(position: *mut Node, link: usize) -> usize {
+    ((position as usize) >> 12) ^ link
 }
 
 /// Heap corruption the cache found; the allocator ends the process on it.
@@ -161,7 +162,7 @@ impl Cache {
         }
         // SAFETY: `node` is a cached block of at least 24 bytes, owned by the cache.
         unsafe {
-            let next = ((node as usize) >> 12) ^ (*node).next;
+            let next = mangle(node, (*node).next);
             if !next.is_multiple_of(ALIGN) {
                 return Err(Corruption("a freed block was written to"));
             }
@@ -194,7 +195,7 @@ impl Cache {
             if bin.len >= class_limit(class) {
                 return Ok(false);
             }
-            (*node).next = mangle(node, bin.head);
+            (*node).next = mangle(node, bin.head as usize);
             (*node).key = key;
             bin.head = node;
             bin.len += 1;
@@ -211,7 +212,7 @@ impl Cache {
             let mut cursor = bin.head;
             while !cursor.is_null() && cursor != node {
                 // SAFETY: as in `pop`.
-                cursor = unsafe { (((cursor as usize) >> 12) ^ (*cursor).next) as *mut Node };
+                cursor = unsafe { mangle(cursor, (*cursor).next) as *mut Node };
                 if !(cursor as usize).is_multiple_of(ALIGN) {
                     return false;
                 }
@@ -235,12 +236,29 @@ fn with_cache<R>(f: impl FnOnce(&mut Cache) -> R) -> Option<R> {
         .flatten()
 }
 
+/// A block of `class` from this thread's cache; null when it has none or does not cache. Ends
+/// the process on a corrupted cache.
+fn cached_block(class: usize) -> *mut u8 {
+    // SAFETY: the bins hold only pushed blocks.
+    match with_cache(|cache| unsafe { cache.pop(class) }) {
+        Some(Ok(block)) => block,
+        Some(Err(corruption)) => corrupted(corruption),
+        None => ptr::null_mut(),
+    }
+}
+
+/// What to ask `malloc` for a new block of `class`: a large class's whole size, so that the block
+/// can serve any size of its class once cached; a small block's own size.
+fn malloc_size(class: usize, layout: Layout) -> usize {
+    large_class_size(class).unwrap_or(layout.size())
+}
+
 // SAFETY: every block comes from `malloc` (through `System`) with at least the layout's size and
 // alignment, and goes back to `free` or to this thread's cache, whose blocks are handed out only
 // for layouts of the same class.
 unsafe impl GlobalAlloc for CachingAllocator {
-    // Not inlined into every allocating call site: the cache's code is larger than a call to
-    // `malloc`, and the executable would grow by a quarter of a megabyte.
+    // None of the four is inlined into every allocating call site: the cache's code is larger
+    // than a call to `malloc`, and the executable would grow by a quarter of a megabyte.
     #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if !cacheable(layout) {
@@ -248,15 +266,12 @@ unsafe impl GlobalAlloc for CachingAllocator {
             return unsafe { System.alloc(layout) };
         }
         let class = class_of(layout.size());
-        // SAFETY: the bins hold only pushed blocks.
-        match with_cache(|cache| unsafe { cache.pop(class) }) {
-            Some(Ok(block)) if !block.is_null() => return block,
-            Some(Err(corruption)) => corrupted(corruption),
-            _ => {}
+        let cached = cached_block(class);
+        if !cached.is_null() {
+            return cached;
         }
-        let size = large_class_size(class).unwrap_or(layout.size());
         // SAFETY: `malloc` aligns to 16, which covers this layout's alignment.
-        unsafe { libc::malloc(size).cast() }
+        unsafe { libc::malloc(malloc_size(class, layout)).cast() }
     }
 
     #[inline(never)]
@@ -266,23 +281,16 @@ unsafe impl GlobalAlloc for CachingAllocator {
             return unsafe { System.alloc_zeroed(layout) };
         }
         let class = class_of(layout.size());
-        // SAFETY: the bins hold only pushed blocks.
-        match with_cache(|cache| unsafe { cache.pop(class) }) {
-            Some(Ok(block)) if !block.is_null() => {
-                // SAFETY: the block has at least `layout.size()` bytes.
-                unsafe { ptr::write_bytes(block, 0, layout.size()) };
-                return block;
-            }
-            Some(Err(corruption)) => corrupted(corruption),
-            _ => {}
+        let cached = cached_block(class);
+        if !cached.is_null() {
+            // SAFETY: the block has at least `layout.size()` bytes.
+            unsafe { ptr::write_bytes(cached, 0, layout.size()) };
+            return cached;
         }
-        let size = large_class_size(class).unwrap_or(layout.size());
         // SAFETY: as in `alloc`.
-        unsafe { libc::calloc(1, size).cast() }
+        unsafe { libc::calloc(1, malloc_size(class, layout)).cast() }
     }
 
-    // Not inlined into every allocating call site: the cache's code is larger than a call to
-    // `malloc`, and the executable would grow by a quarter of a megabyte.
     #[inline(never)]
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
         if !cacheable(layout) {
@@ -504,7 +512,7 @@ mod tests {
             assert_eq!(cache.push(class, a), Ok(true));
             assert_eq!(cache.push(class, b), Ok(true));
             // A write through a dangling pointer to `b` plants an address that is not a block's.
-            (*b.cast::<Node>()).next = mangle(b.cast(), a.add(8).cast());
+            (*b.cast::<Node>()).next = mangle(b.cast(), a.add(8) as usize);
             assert_eq!(
                 cache.pop(class),
                 Err(Corruption("a freed block was written to"))

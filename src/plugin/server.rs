@@ -35,28 +35,27 @@ pub struct Router<Health, Controller, Stdio, Provider> {
     pub provider: Provider,
 }
 
-/// What each routed service is: a tonic-generated server, infallible, with a boxed future.
-pub trait GrpcService:
+/// What serves a connection's calls: infallible, with a boxed future, as tonic's generated
+/// servers are (and the router over them).
+pub trait Answers:
     Service<
         http::Request<Incoming>,
         Response = http::Response<Body>,
         Error = Infallible,
         Future = BoxFuture<http::Response<Body>, Infallible>,
-    > + NamedService
-    + Clone
+    > + Clone
     + Send
     + 'static
 {
 }
 
-impl<S> GrpcService for S where
+impl<S> Answers for S where
     S: Service<
             http::Request<Incoming>,
             Response = http::Response<Body>,
             Error = Infallible,
             Future = BoxFuture<http::Response<Body>, Infallible>,
-        > + NamedService
-        + Clone
+        > + Clone
         + Send
         + 'static
 {
@@ -65,10 +64,10 @@ impl<S> GrpcService for S where
 impl<Health, Controller, Stdio, Provider> Service<http::Request<Incoming>>
     for Router<Health, Controller, Stdio, Provider>
 where
-    Health: GrpcService,
-    Controller: GrpcService,
-    Stdio: GrpcService,
-    Provider: GrpcService,
+    Health: Answers + NamedService,
+    Controller: Answers + NamedService,
+    Stdio: Answers + NamedService,
+    Provider: Answers + NamedService,
 {
     type Response = http::Response<Body>;
     type Error = Infallible;
@@ -105,20 +104,11 @@ where
 /// Serves `router` on every connection `incoming` yields, until `shutdown`: then it stops
 /// accepting, asks each connection to finish (HTTP/2 GOAWAY; calls in flight are answered), and
 /// returns when all have closed.
-pub async fn serve<R>(
+pub async fn serve(
     incoming: impl Stream<Item = io::Result<PluginConnection>>,
-    router: R,
+    router: impl Answers,
     shutdown: CancellationToken,
-) where
-    R: Service<
-            http::Request<Incoming>,
-            Response = http::Response<Body>,
-            Error = Infallible,
-            Future = BoxFuture<http::Response<Body>, Infallible>,
-        > + Clone
-        + Send
-        + 'static,
-{
+) {
     let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     // tonic's settings: its timer, and no limit of its own on concurrent calls (Terraform sends
     // at most its -parallelism at once).
