@@ -208,11 +208,23 @@ pub enum WaitFailure<T> {
     TimedOut {
         /// The last object read, if any read finished.
         last: Option<T>,
+        /// When the last read finished, counted from the start of the wait.
+        last_read_at: Duration,
         waited: Duration,
         polls: u32,
-        /// Whether a read was still in flight at the deadline.
-        read_in_flight: bool,
+        /// The read still in flight at the deadline, if the deadline came during one rather than
+        /// between two polls.
+        in_flight: Option<InFlight>,
     },
+}
+
+/// A read the deadline interrupted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    /// Which read it was: 1 for the first.
+    pub number: u32,
+    /// How long it had been running (waiting for Atlas, or for the client's next attempt).
+    pub running: Duration,
 }
 
 /// Reads once, or waits as `config` asks; every failure becomes diagnostics, Atlas's through
@@ -266,21 +278,25 @@ where
     Fut: Future<Output = Result<T, AtlasError>>,
 {
     let started = Instant::now();
-    let timed_out = |last: Option<T>, polls: u32, read_in_flight: bool| WaitFailure::TimedOut {
-        last,
-        waited: whole_seconds(started.elapsed()),
-        polls,
-        read_in_flight,
-    };
+    let mut polls = 0;
+    let mut last: Option<T> = None;
+    let mut last_read_at = Duration::ZERO;
+    let timed_out =
+        |last: Option<T>, last_read_at: Duration, polls: u32, in_flight| WaitFailure::TimedOut {
+            last,
+            last_read_at,
+            waited: whole_seconds(started.elapsed()),
+            polls,
+            in_flight,
+        };
     // The timeout is validated to at most a day, but an Instant that cannot hold the deadline
     // must still not panic: such a wait is as good as endless, so it ends at once instead.
     let Some(deadline) = started.checked_add(spec.timeout) else {
-        return Err(timed_out(None, 0, false));
+        return Err(timed_out(None, last_read_at, 0, None));
     };
     let mut delay = FIRST_POLL_DELAY;
-    let mut polls = 0;
-    let mut last: Option<T> = None;
     loop {
+        let read_started = Instant::now();
         let object = match tokio::time::timeout_at(deadline, read()).await {
             Ok(Ok(object)) => object,
             Ok(Err(error)) => {
@@ -290,9 +306,16 @@ where
                     polls,
                 });
             }
-            Err(_elapsed) => return Err(timed_out(last, polls, true)),
+            Err(_elapsed) => {
+                let in_flight = InFlight {
+                    number: polls + 1,
+                    running: whole_seconds(read_started.elapsed()),
+                };
+                return Err(timed_out(last, last_read_at, polls, Some(in_flight)));
+            }
         };
         polls += 1;
+        last_read_at = whole_seconds(started.elapsed());
         let status = object.status().to_owned();
         if spec.wanted.contains(&status) {
             return Ok(object);
@@ -306,9 +329,8 @@ where
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(timed_out(Some(object), polls, false));
+            return Err(timed_out(Some(object), last_read_at, polls, None));
         }
-        last = Some(object);
         let pause = delay.min(deadline.saturating_duration_since(now));
         logging::debug(
             "waiting for status",
@@ -319,7 +341,13 @@ where
                 ("next_poll_ms", (pause.as_millis() as u64).into()),
             ],
         );
+        last = Some(object);
         tokio::time::sleep(pause).await;
+        // The next poll would start at the deadline and be cut off at once: the wait ends
+        // between polls, with every read answered.
+        if Instant::now() >= deadline {
+            return Err(timed_out(last, last_read_at, polls, None));
+        }
         delay = delay.saturating_mul(2).min(MAX_POLL_DELAY);
     }
 }

@@ -23,17 +23,21 @@ pub fn failure_diagnostic<T: HasStatus>(
     match failure {
         WaitFailure::TimedOut {
             last,
+            last_read_at,
             waited,
             polls,
-            read_in_flight,
+            in_flight,
         } => {
             let seen = match last {
                 Some(object) => format!(
-                    "The {} was still {} after {} ({}), not {wanted}.{}",
+                    "The {} was still {} after {} ({}; the last one answered {} at {} into the wait), not \
+                     {wanted}.{}",
                     rules.short,
                     object.status(),
                     durations::show(*waited),
                     reads(*polls),
+                    object.status(),
+                    durations::show(*last_read_at),
                     atlas_says(object)
                 ),
                 None => format!(
@@ -42,11 +46,22 @@ pub fn failure_diagnostic<T: HasStatus>(
                     durations::show(*waited)
                 ),
             };
-            let why = if *read_in_flight {
-                " The wait stopped at its deadline while a read was still in flight (Atlas had not \
-                 answered, or the provider was waiting to retry a failed request)."
-            } else {
-                ""
+            // Two different stories: Atlas kept answering and the status did not change, or the
+            // deadline cut a read short (no answer yet, or a retry waiting for its turn).
+            let why = match in_flight {
+                Some(read) => format!(
+                    " The wait stopped at its deadline while a read was still in flight: read {} had been \
+                     running for {} without an answer (Atlas had not answered it, or the provider was waiting \
+                     to retry a failed attempt; `TF_LOG_PROVIDER=DEBUG` logs each attempt).",
+                    read.number,
+                    durations::show(read.running)
+                ),
+                None if *polls > 0 => {
+                    " Atlas answered every read; the deadline came between two polls, before \
+                     the next was due."
+                        .to_owned()
+                }
+                None => String::new(),
             };
             Diagnostic::error(
                 format!("Timed Out Waiting for {}", title_case(rules.what)),

@@ -96,18 +96,25 @@ async fn terminal_status_is_fine_when_listed() {
     assert!(found.is_ok());
 }
 
+/// A read as Atlas answers it: quickly, but not in no time.
+async fn answered(status: &str) -> Result<Object, AtlasError> {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(object(status))
+}
+
 #[tokio::test(start_paused = true)]
 async fn timeout_reports_the_last_status() {
     let started = Instant::now();
     let spec = spec(&["AVAILABLE"], secs(45));
-    let failure = wait_for_status(&RULES, &spec, || async { Ok(object("PENDING")) })
+    let failure = wait_for_status(&RULES, &spec, || answered("PENDING"))
         .await
         .unwrap_err();
     let WaitFailure::TimedOut {
         last,
+        last_read_at,
         waited,
         polls,
-        read_in_flight,
+        in_flight,
     } = &failure
     else {
         panic!("{failure:?}")
@@ -115,18 +122,50 @@ async fn timeout_reports_the_last_status() {
     assert_eq!(last.as_ref().unwrap().status, "PENDING");
     assert_eq!(*waited, secs(45));
     assert_eq!(started.elapsed(), secs(45));
-    // 0, 2, 6, 14, 30, then the deadline at 45.
-    assert_eq!(*polls, 6);
-    assert!(!read_in_flight);
+    // 0, 2, 6, 14, 30; the next poll (60) is past the deadline at 45.
+    assert_eq!(*polls, 5);
+    assert_eq!(*last_read_at, secs(30));
+    assert_eq!(*in_flight, None);
     let diagnostic = failure_diagnostic(&RULES, &spec, &failure);
     assert!(
-        diagnostic
-            .detail
-            .contains("still PENDING after 45s (6 reads)"),
+        diagnostic.detail.contains(
+            "still PENDING after 45s (5 reads; the last one answered PENDING at 30s into the wait)"
+        ),
         "{}",
         diagnostic.detail
     );
     assert_eq!(diagnostic.attribute.as_deref(), Some(WAIT_TIMEOUT));
+}
+
+/// Issue 23 item 1: a PENDING endpoint with `wait_timeout = "9s"` was reported as "stopped at its
+/// deadline while a read was still in flight" although Atlas answered every read in a few
+/// milliseconds: the provider was sleeping until its next poll, then started one at the
+/// deadline that was cut off at once.
+#[tokio::test(start_paused = true)]
+async fn a_deadline_between_polls_is_not_blamed_on_a_read_in_flight() {
+    for timeout in [5, 9] {
+        let spec = spec(&["AVAILABLE"], secs(timeout));
+        let failure = wait_for_status(&RULES, &spec, || answered("PENDING"))
+            .await
+            .unwrap_err();
+        let WaitFailure::TimedOut {
+            in_flight, polls, ..
+        } = &failure
+        else {
+            panic!("{failure:?}")
+        };
+        assert_eq!(*in_flight, None, "wait_timeout {timeout}s");
+        // Reads at 0, 2 and 6 s.
+        assert_eq!(*polls, if timeout == 5 { 2 } else { 3 });
+        let detail = failure_diagnostic(&RULES, &spec, &failure).detail;
+        assert!(
+            !detail.contains("in flight")
+                && detail
+                    .contains("Atlas answered every read; the deadline came between two polls")
+                && detail.contains(&format!("still PENDING after {timeout}s")),
+            "{detail}"
+        );
+    }
 }
 
 /// Issue 10 item 6: a read that hangs (or a client retrying after a long Retry-After) used to
@@ -152,10 +191,23 @@ async fn a_read_in_flight_at_the_deadline_is_abandoned_there() {
     .await
     .unwrap_err();
     assert_eq!(started.elapsed(), secs(3));
+    let WaitFailure::TimedOut { in_flight, .. } = &failure else {
+        panic!("{failure:?}")
+    };
+    // The second read started at 2 s and had run 1 s at the deadline.
+    assert_eq!(
+        *in_flight,
+        Some(InFlight {
+            number: 2,
+            running: secs(1)
+        })
+    );
     let diagnostic = failure_diagnostic(&RULES, &spec, &failure);
     assert!(
         diagnostic.detail.contains("still PENDING after 3s")
-            && diagnostic.detail.contains("a read was still in flight"),
+            && diagnostic
+                .detail
+                .contains("a read was still in flight: read 2 had been running for 1s"),
         "{}",
         diagnostic.detail
     );
