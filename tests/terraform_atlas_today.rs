@@ -284,3 +284,86 @@ async fn a_rate_limited_token_endpoint_says_what_to_do() {
     let error = plan.diagnostic("Error: Service Account Token Limit Reached", "RATE_LIMITED");
     assert!(error.contains("its own service account"), "{error}");
 }
+
+/// The three data sources of one configuration, for the tests of the provider block's errors.
+fn all_three_data_sources(workspace: &Workspace, provider_arguments: &str) {
+    workspace.write_main_tf(&format!(
+        "{}data \"atlas_private_link\" \"link\" {{\n  project_id      = {project}\n  private_link_id = {link}\n}}\n\n\
+         data \"atlas_interface_endpoints\" \"all\" {{\n  project_id      = {project}\n  private_link_id = {link}\n}}\n\n\
+         data \"atlas_interface_endpoint\" \"one\" {{\n  project_id            = {project}\n  private_link_id       = {link}\n  \
+         interface_endpoint_id = \"vpce-0a0000000000000a1\"\n}}\n",
+        workspace.preamble(provider_arguments),
+        project = hcl(PROJECT_ID),
+        link = hcl(PRIVATE_LINK_ID)
+    ));
+}
+
+/// Issue 23 item 2: "Missing Atlas Credentials" came once per data source ("with
+/// data.atlas_private_link.pl ..."), never on the provider block. It is one problem of the
+/// provider configuration: one error there, no read, no request; validate still works.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_credentials_are_one_error_on_the_provider_block() {
+    let mut workspace = Workspace::new().await;
+    without_api_keys(&mut workspace);
+    all_three_data_sources(&workspace, "");
+    workspace.validate().await.assert_success();
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    assert_eq!(
+        count_lines(&plan, "Error: Missing Atlas Credentials"),
+        1,
+        "{plan}"
+    );
+    assert_eq!(count_lines(&plan, "Error:"), 1, "{plan}");
+    let error = plan.diagnostic(
+        "Error: Missing Atlas Credentials",
+        "MONGODB_ATLAS_CLIENT_ID",
+    );
+    assert!(
+        error.contains("with provider[\"registry.terraform.io/local/atlas\"]"),
+        "{error}"
+    );
+    assert_eq!(workspace.atlas.request_count(), 0);
+}
+
+/// Issue 21 item 6: `access_token = "abc\ndef"` passed `terraform validate` and failed later
+/// with a message about Atlas's answer; `access_token = ""` was sent as a bearer token of
+/// nothing, preferred over a complete service account. Both are errors on `access_token` at
+/// validate, before any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_or_malformed_access_token_is_refused_at_validate() {
+    let mut workspace = Workspace::new().await;
+    workspace.set_env("MONGODB_ATLAS_CLIENT_ID", CLIENT_ID);
+    workspace.set_env("MONGODB_ATLAS_CLIENT_SECRET", CLIENT_SECRET);
+    for (argument, heading, mentioning) in [
+        (
+            "\"\"",
+            "Error: Empty Atlas Credential",
+            "`access_token` is the empty string",
+        ),
+        (
+            "\"abc\\ndef\"",
+            "Error: Invalid Atlas Access Token",
+            "holds a line break at byte 4",
+        ),
+    ] {
+        all_three_data_sources(&workspace, &format!("  access_token = {argument}\n"));
+        let validate = workspace.validate().await;
+        validate.assert_failure();
+        let error = validate.diagnostic(heading, mentioning);
+        assert!(error.contains("access_token"), "{error}");
+        assert_eq!(count_lines(&validate, "Error:"), 1, "{validate}");
+    }
+    // The environment variable, which validate cannot see, is checked when the provider is
+    // configured: one error, no request.
+    all_three_data_sources(&workspace, "");
+    workspace.set_env("MONGODB_ATLAS_ACCESS_TOKEN", "abc def");
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    plan.diagnostic(
+        "Error: Invalid Atlas Access Token",
+        "MONGODB_ATLAS_ACCESS_TOKEN",
+    );
+    assert_eq!(count_lines(&plan, "Error:"), 1, "{plan}");
+    assert_eq!(workspace.atlas.request_count(), 0);
+}

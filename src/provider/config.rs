@@ -240,7 +240,7 @@ pub fn validate(config: &Value) -> Diagnostics {
         ACCESS_TOKEN,
     ] {
         if let Some(value) = config.attribute(name).as_str() {
-            diagnostics.extend(credential_text(value, &Origin::Argument(name)).err());
+            diagnostics.extend(credential_text(name, value, &Origin::Argument(name)).err());
         }
     }
     diagnostics
@@ -303,31 +303,89 @@ fn api_version(config: &Value) -> Result<ApiVersion, Diagnostic> {
     })
 }
 
-/// A credential as typed: surrounding whitespace is a copy-and-paste or `file()` accident
-/// (a trailing newline), never part of a key, and Atlas would only say "unauthorized".
-fn credential_text(value: &str, origin: &Origin) -> Result<(), Diagnostic> {
-    if value.trim() == value {
-        return Ok(());
-    }
-    let what = if value.ends_with('\n') || value.ends_with('\r') {
-        "ends with a line break"
-    } else if value.trim_end() != value {
-        "ends with white space"
-    } else {
-        "starts with white space"
-    };
-    let fix = match origin {
-        Origin::Argument(_) => "Wrap the value in trimspace(), as in trimspace(file(\"key.txt\")).",
-        _ => "Set the variable without it (for example with $(tr -d '\\n' < key.txt)).",
-    };
-    let diagnostic = Diagnostic::error(
-        "Credential Has Surrounding White Space",
-        format!("The value from {origin} {what}, which no Atlas credential has. {fix}"),
-    );
-    Err(match origin {
+/// A credential as typed. Surrounding whitespace is a copy-and-paste or `file()` accident (a
+/// trailing newline), never part of a key, and Atlas would only say "unauthorized"; an empty
+/// argument is a variable left at its default. An access token goes into the `Authorization`
+/// header as it is, so it must have a bearer token's syntax.
+fn credential_text(name: &'static str, value: &str, origin: &Origin) -> Result<(), Diagnostic> {
+    let on_attribute = |diagnostic: Diagnostic| match origin {
         Origin::Argument(name) => diagnostic.on(name),
         _ => diagnostic,
-    })
+    };
+    if value.is_empty() {
+        return Err(on_attribute(Diagnostic::error(
+            "Empty Atlas Credential",
+            format!(
+                "{} is the empty string, which no Atlas credential is. Set it, or remove the argument \
+                 (a variable left at its default of \"\", say) so that the provider falls back on its \
+                 environment variables.",
+                capitalized(origin)
+            ),
+        )));
+    }
+    if value.trim() != value {
+        let what = if value.ends_with('\n') || value.ends_with('\r') {
+            "ends with a line break"
+        } else if value.trim_end() != value {
+            "ends with white space"
+        } else {
+            "starts with white space"
+        };
+        let fix = match origin {
+            Origin::Argument(_) => {
+                "Wrap the value in trimspace(), as in trimspace(file(\"key.txt\"))."
+            }
+            _ => "Set the variable without it (for example with $(tr -d '\\n' < key.txt)).",
+        };
+        return Err(on_attribute(Diagnostic::error(
+            "Credential Has Surrounding White Space",
+            format!("The value from {origin} {what}, which no Atlas credential has. {fix}"),
+        )));
+    }
+    if name == ACCESS_TOKEN {
+        if let Some(problem) = bearer_token_problem(value) {
+            return Err(on_attribute(Diagnostic::error(
+                "Invalid Atlas Access Token",
+                format!(
+                    "The access token from {origin} {problem}, which a bearer token never does (RFC 6750, \
+                     section 2.1: letters, digits and - . _ ~ + /, then any number of =). Atlas's access \
+                     tokens are such strings. Set the token exactly as the token endpoint returned it, or use \
+                     `client_id` and `client_secret` and let the provider fetch and renew it."
+                ),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What makes `token` something other than an RFC 6750 `b64token`, if anything. The token is a
+/// secret, so the answer names a kind of character, never the token or a piece of it.
+fn bearer_token_problem(token: &str) -> Option<String> {
+    let body = token.trim_end_matches('=');
+    if body.is_empty() {
+        return Some("holds only `=` signs".to_owned());
+    }
+    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || b"-._~+/".contains(&byte);
+    let (position, byte) = body.bytes().enumerate().find(|(_, byte)| !allowed(*byte))?;
+    let kind = match byte {
+        b'\n' | b'\r' => "a line break",
+        b' ' | b'\t' => "white space",
+        b'=' => "an `=` sign before its end",
+        byte if byte.is_ascii_control() => "a control character",
+        byte if !byte.is_ascii() => "a character outside ASCII",
+        _ => "a punctuation character",
+    };
+    Some(format!("holds {kind} at byte {}", position + 1))
+}
+
+/// "The provider argument `x`", at the start of a sentence.
+fn capitalized(origin: &Origin) -> String {
+    let text = origin.to_string();
+    let mut characters = text.chars();
+    match characters.next() {
+        Some(first) => first.to_uppercase().chain(characters).collect(),
+        None => text,
+    }
 }
 
 /// Applies the fallbacks. `environment` looks up a variable (the process environment, or a map
@@ -361,9 +419,16 @@ pub fn resolve(
         setting(CLIENT_SECRET, &CLIENT_SECRET_ENV),
         setting(ACCESS_TOKEN, &ACCESS_TOKEN_ENV),
     ];
-    for credential in &credentials {
+    let names = [
+        PUBLIC_KEY,
+        PRIVATE_KEY,
+        CLIENT_ID,
+        CLIENT_SECRET,
+        ACCESS_TOKEN,
+    ];
+    for (name, credential) in names.into_iter().zip(&credentials) {
         if let Setting::Set { value, origin } = credential {
-            credential_text(value, origin)?;
+            credential_text(name, value, origin)?;
         }
     }
     let [
@@ -743,6 +808,64 @@ mod tests {
             error.detail
         );
         assert!(!error.detail.contains("secret"), "{}", error.detail);
+    }
+
+    /// Issue 21 item 6: `access_token = "abc\ndef"` passed validate and then failed with a
+    /// message about Atlas's answer though no request was sent; `access_token = ""` was preferred
+    /// over a complete service account and sent as `Authorization: Bearer ` with no token.
+    #[test]
+    fn a_malformed_or_empty_access_token_is_an_error_on_the_attribute() {
+        for (token, problem) in [
+            ("abc\ndef", "holds a line break at byte 4"),
+            ("abc def", "holds white space at byte 4"),
+            ("abc\u{7}def", "holds a control character at byte 4"),
+            ("ab=c", "holds an `=` sign before its end"),
+            ("====", "holds only `=` signs"),
+            ("tok\u{e9}n", "holds a character outside ASCII"),
+        ] {
+            let diagnostics = validate(&config(&[(ACCESS_TOKEN, Value::String(token.into()))]));
+            assert_eq!(diagnostics.len(), 1, "{token:?}: {diagnostics:?}");
+            assert_eq!(diagnostics[0].summary, "Invalid Atlas Access Token");
+            assert_eq!(diagnostics[0].attribute.as_deref(), Some(ACCESS_TOKEN));
+            assert!(
+                diagnostics[0].detail.contains(problem),
+                "{}",
+                diagnostics[0].detail
+            );
+            assert!(
+                !diagnostics[0].detail.contains("def"),
+                "the token is not shown"
+            );
+        }
+        let diagnostics = validate(&config(&[(ACCESS_TOKEN, Value::String(String::new()))]));
+        assert_eq!(diagnostics[0].summary, "Empty Atlas Credential");
+        assert_eq!(diagnostics[0].attribute.as_deref(), Some(ACCESS_TOKEN));
+        assert!(
+            diagnostics[0]
+                .detail
+                .contains("The provider argument `access_token` is the empty string"),
+            "{}",
+            diagnostics[0].detail
+        );
+        // The environment variable is checked when the provider is configured.
+        let error = resolve(
+            &config(&[]),
+            environment(&[("MONGODB_ATLAS_ACCESS_TOKEN", "abc\"def")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.summary, "Invalid Atlas Access Token");
+        assert!(
+            error.detail.contains("MONGODB_ATLAS_ACCESS_TOKEN"),
+            "{}",
+            error.detail
+        );
+        // Tokens as Atlas issues them (JWTs) and padded base64 pass.
+        for token in ["eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_~", "YWJj+/=="] {
+            assert!(
+                validate(&config(&[(ACCESS_TOKEN, Value::String(token.into()))])).is_empty(),
+                "{token}"
+            );
+        }
     }
 
     #[test]

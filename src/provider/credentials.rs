@@ -40,6 +40,15 @@ pub struct Chosen {
     pub warnings: Diagnostics,
 }
 
+/// Why no credentials can be used.
+#[derive(Debug)]
+pub enum CredentialProblem {
+    /// A credential depends on a value that is known only at apply.
+    NotKnownYet(Diagnostic),
+    /// Missing or incomplete: the provider block (or its environment) is wrong.
+    Unusable(Diagnostic),
+}
+
 /// One kind of credentials as configured.
 enum Pair<'a> {
     Complete {
@@ -92,7 +101,7 @@ fn pair<'a>(
 }
 
 /// Picks the credentials, or says why none can be used.
-pub fn choose(settings: &ProviderSettings) -> Result<Chosen, Diagnostic> {
+pub fn choose(settings: &ProviderSettings) -> Result<Chosen, CredentialProblem> {
     let service_account = pair(
         (CLIENT_ID, &settings.client_id),
         (CLIENT_SECRET, &settings.client_secret, &CLIENT_SECRET_ENV),
@@ -106,7 +115,7 @@ pub fn choose(settings: &ProviderSettings) -> Result<Chosen, Diagnostic> {
     let mut ignored: Vec<String> = Vec::new();
     let mut chosen: Option<(Credentials, CredentialSource)> = None;
     match &settings.access_token {
-        Setting::Unknown => return Err(not_known(ACCESS_TOKEN)),
+        Setting::Unknown => return Err(CredentialProblem::NotKnownYet(not_known(ACCESS_TOKEN))),
         Setting::Set { value, origin } => {
             chosen = Some((
                 Credentials::AccessToken(value.clone()),
@@ -160,13 +169,19 @@ pub fn choose(settings: &ProviderSettings) -> Result<Chosen, Diagnostic> {
                 missing,
                 variables,
                 present,
-            } if chosen.is_none() => return Err(half_pair(present, missing, variables)),
-            Pair::Unknown(name) if chosen.is_none() => return Err(not_known(name)),
+            } if chosen.is_none() => {
+                return Err(CredentialProblem::Unusable(half_pair(
+                    present, missing, variables,
+                )));
+            }
+            Pair::Unknown(name) if chosen.is_none() => {
+                return Err(CredentialProblem::NotKnownYet(not_known(name)));
+            }
             _ => {}
         }
     }
     let Some((credentials, source)) = chosen else {
-        return Err(no_credentials());
+        return Err(CredentialProblem::Unusable(no_credentials()));
     };
     let warnings = if ignored.is_empty() {
         Diagnostics::new()
@@ -333,7 +348,9 @@ mod tests {
 
     #[test]
     fn half_pairs_name_the_missing_attribute_and_variables() {
-        let Err(error) = choose(&settings(&[("client_id", "mdb_sa_id_1")], &[])) else {
+        let Err(CredentialProblem::Unusable(error)) =
+            choose(&settings(&[("client_id", "mdb_sa_id_1")], &[]))
+        else {
             panic!("a client id alone is not enough");
         };
         assert_eq!(error.attribute.as_deref(), Some(CLIENT_SECRET));
@@ -342,7 +359,9 @@ mod tests {
             "{}",
             error.detail
         );
-        let Err(error) = choose(&settings(&[], &[("MONGODB_ATLAS_PRIVATE_API_KEY", "p")])) else {
+        let Err(CredentialProblem::Unusable(error)) =
+            choose(&settings(&[], &[("MONGODB_ATLAS_PRIVATE_API_KEY", "p")]))
+        else {
             panic!("a private key alone is not enough");
         };
         assert_eq!(error.attribute.as_deref(), Some(PUBLIC_KEY));
@@ -355,7 +374,7 @@ mod tests {
 
     #[test]
     fn nothing_set_says_how_to_authenticate() {
-        let Err(error) = choose(&settings(&[], &[])) else {
+        let Err(CredentialProblem::Unusable(error)) = choose(&settings(&[], &[])) else {
             panic!("no credentials");
         };
         assert_eq!(error.summary, "Missing Atlas Credentials");

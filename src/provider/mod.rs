@@ -28,7 +28,7 @@ use crate::atlas::{AtlasClient, ClientSettings, RetryPolicy};
 use crate::logging;
 use crate::proto::tfplugin6 as proto;
 use config::ProviderSettings;
-use credentials::CredentialSource;
+use credentials::{CredentialProblem, CredentialSource};
 use data_sources::{ReadContext, RegisteredDataSource};
 use diagnostics::{Diagnostic, Diagnostics};
 use value::Value;
@@ -49,8 +49,9 @@ pub struct AtlasProvider {
 
 /// The state after ConfigureProvider.
 struct Configured {
-    /// The client and the credentials it uses, or why there is none (missing or incomplete
-    /// credentials): reported by the first read, where the message can say what was tried.
+    /// The client and the credentials it uses, or why there is none. ConfigureProvider has
+    /// reported every reason but credentials not known during plan; a read gives the reason
+    /// again only if it is asked for anyway.
     client: Result<(AtlasClient, CredentialSource), Diagnostic>,
 }
 
@@ -122,17 +123,29 @@ impl AtlasProvider {
             Ok(settings) => settings,
             Err(error) => return error.into(),
         };
-        let mut warnings = config::warnings(&settings);
-        let client = credentials::choose(&settings).and_then(|chosen| {
-            warnings.extend(chosen.warnings);
-            let client = client_for(&settings, chosen.credentials, terraform_version)?;
-            Ok((client, chosen.source))
-        });
+        let mut diagnostics = config::warnings(&settings);
+        // Missing, incomplete or malformed credentials are one problem of the provider block:
+        // reported here, once, and Terraform then reads no data source. Credentials not known
+        // until apply are not an error yet: a read during plan says so, and at apply they are
+        // known.
+        let client = match credentials::choose(&settings) {
+            Ok(chosen) => {
+                diagnostics.extend(chosen.warnings);
+                client_for(&settings, chosen.credentials, terraform_version)
+                    .map(|client| (client, chosen.source))
+                    .inspect_err(|problem| diagnostics.push(problem.clone()))
+            }
+            Err(CredentialProblem::NotKnownYet(problem)) => Err(problem),
+            Err(CredentialProblem::Unusable(problem)) => {
+                diagnostics.push(problem.clone());
+                Err(problem)
+            }
+        };
         let configured = Arc::new(Configured { client });
         if let Ok(mut slot) = self.configured.write() {
             *slot = Some(configured);
         }
-        warnings
+        diagnostics
     }
 }
 
