@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Quick start: builds the provider and the fake Atlas, installs the provider where a plain
-# `terraform init` finds it, starts the fake Atlas on a free loopback port, and applies
-# examples/quickstart against it. The repository is left untouched; any failure exits non-zero.
+# Quick start: builds and installs the provider (scripts/install.sh), builds the fake Atlas,
+# starts it on a free loopback port, and applies examples/quickstart against it. The repository
+# is left untouched; any failure exits non-zero.
 #
-# Usage: scripts/quickstart.sh   (from any directory)
+# Usage: scripts/quickstart.sh                   (from any directory)
+#        scripts/quickstart.sh --prebuilt DIR    use the binaries in DIR instead of building
 
 set -euo pipefail
 
@@ -21,39 +22,33 @@ source "$repo_root/scripts/requirements.sh"
 require_cargo
 require_terraform
 
-step "Building the provider and the fake Atlas (release)"
-# Two builds, not one: cargo merges the features a single build asks of a shared dependency,
-# and the fake's tokio (multi-threaded runtime) would then be compiled into the provider too,
-# which loads libm and costs every start (docs/performance.md, Decisions).
-cargo build --release -p terraform-provider-atlas
-cargo build --release -p fake-atlas
-
-# `cargo pkgid` prints path+file:///…#terraform-provider-atlas@0.1.0 (or …#0.1.0).
-pkgid="$(cargo pkgid -p terraform-provider-atlas)"
-version="${pkgid##*[#@]}"
-target_dir="$(cargo metadata --format-version 1 --no-deps |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-target_dir="${target_dir:-$repo_root/target}"
-
-case "$(uname -s)" in
-    Linux) os=linux ;;
-    Darwin) os=darwin ;;
-    FreeBSD) os=freebsd ;;
-    *) fail "unsupported operating system $(uname -s)" ;;
-esac
-case "$(uname -m)" in
-    x86_64 | amd64) arch=amd64 ;;
-    aarch64 | arm64) arch=arm64 ;;
-    *) fail "unsupported architecture $(uname -m)" ;;
+prebuilt=""
+case "${1:-}" in
+    "") ;;
+    --prebuilt)
+        # Binaries already built (both terraform-provider-atlas and fake-atlas in DIR), as the
+        # test of this script uses; it then builds nothing.
+        [[ $# -eq 2 && -d "$2" ]] || fail "usage: scripts/quickstart.sh [--prebuilt DIR]"
+        prebuilt="$(cd -- "$2" && pwd)"
+        ;;
+    *) fail "unknown argument $1 (usage: scripts/quickstart.sh [--prebuilt DIR])" ;;
 esac
 
-# Terraform's implicit local mirror: with no provider_installation block in the CLI
-# configuration, `terraform init` looks here before the registry.
-plugin_dir="$HOME/.terraform.d/plugins/registry.terraform.io/local/atlas/$version/${os}_${arch}"
-step "Installing terraform-provider-atlas $version into $plugin_dir"
-install -d "$plugin_dir"
-install -m 0755 "$target_dir/release/terraform-provider-atlas" \
-    "$plugin_dir/terraform-provider-atlas_v$version"
+if [[ -n "$prebuilt" ]]; then
+    bin_dir="$prebuilt"
+    step "Installing the provider from $bin_dir"
+    "$repo_root/scripts/install.sh" --binary "$bin_dir/terraform-provider-atlas"
+else
+    step "Building and installing the provider"
+    "$repo_root/scripts/install.sh"
+    step "Building the fake Atlas (release)"
+    # A build of its own: cargo merges the features one build asks of a shared dependency, and
+    # the fake's tokio (multi-threaded runtime) would then be compiled into the provider too.
+    cargo build --release -p fake-atlas
+    target_dir="$(cargo metadata --format-version 1 --no-deps |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+    bin_dir="${target_dir:-$repo_root/target}/release"
+fi
 
 work_dir="$(mktemp -d "${TMPDIR:-/tmp}/atlas-quickstart.XXXXXX")"
 fake_pid=""
@@ -70,8 +65,11 @@ trap 'exit 143' TERM
 
 step "Starting the fake Atlas"
 fake_log="$work_dir/fake-atlas.log"
+# The log exists before the fake starts: the loop below reads it at once, and the shell opens
+# the background job's redirection only when the job runs.
+: >"$fake_log"
 # Port 0: the operating system picks a free port, and the fake prints the URL it got.
-"$target_dir/release/fake-atlas" --port 0 >"$fake_log" 2>&1 &
+"$bin_dir/fake-atlas" --port 0 >"$fake_log" 2>&1 &
 fake_pid=$!
 for _ in $(seq 100); do
     grep -q '^private key ' "$fake_log" && break

@@ -124,3 +124,130 @@ fn every_example_with_terraform_tests_passes_them_against_this_build() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The provider binary Cargo built for these tests, and the directory it is in.
+fn built_provider() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-atlas"))
+}
+
+/// A script of `scripts/` run with a clean environment and `home` as HOME, as a new user's shell
+/// would run it (no CLI configuration, no plugin cache, no Terraform variables of ours).
+fn script(name: &str, arguments: &[&std::ffi::OsStr], home: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg(repository_root().join("scripts").join(name))
+        .args(arguments)
+        .current_dir(home)
+        .stdin(std::process::Stdio::null())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("TMPDIR", home)
+        .env("CHECKPOINT_DISABLE", "1");
+    command
+}
+
+/// Issue 23 items 3 and 5: there was no command that only installs the provider, and
+/// `terraform test` on examples/testing before `terraform init` fails ("Missing required
+/// provider"). Followed as documented: `scripts/install.sh` (here with the binary Cargo built,
+/// so no build runs inside the test), then `terraform init` and `terraform test` in a copy of
+/// examples/testing, with no dev_overrides: the plain implicit local mirror.
+#[test]
+fn install_then_init_then_test_works_as_documented() {
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let binary = built_provider();
+    let output = script(
+        "install.sh",
+        &["--binary".as_ref(), binary.as_os_str()],
+        home.path(),
+    )
+    .output()
+    .expect("running scripts/install.sh");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let version = env!("CARGO_PKG_VERSION");
+    let installed = home
+        .path()
+        .join(".terraform.d/plugins/registry.terraform.io/local/atlas")
+        .join(version);
+    assert!(
+        stdout.contains(&format!("Installed terraform-provider-atlas {version}"))
+            && stdout.contains(&installed.display().to_string()),
+        "install.sh names the version and the path: {stdout}"
+    );
+    assert!(stderr.is_empty(), "no stray error lines: {stderr}");
+
+    let example = repository_root().join("examples/testing");
+    let copy = home.path().join("testing");
+    copy_example(&example, &copy);
+    // An empty CLI configuration: no provider_installation block, so the implicit mirror in
+    // HOME is where `terraform init` looks.
+    let cli_config = home.path().join("empty.tfrc");
+    fs::write(&cli_config, "").expect("writing the CLI configuration");
+    let terraform = terraform_binary();
+    for (arguments, expected) in [
+        (
+            &["init", "-no-color", "-input=false"][..],
+            format!("Installing local/atlas v{version}"),
+        ),
+        (
+            &["test", "-no-color"][..],
+            format!("Success! {} passed, 0 failed.", declared_runs(&example)),
+        ),
+    ] {
+        let mut command =
+            fake_atlas::terraform::clean_command(&terraform, &copy, &cli_config, arguments, &[]);
+        command.env("HOME", home.path());
+        let run = run_to_end(command, format!("terraform {}", arguments[0]), &copy);
+        assert!(
+            run.status.success() && run.text().contains(&expected),
+            "expected {expected:?}:\n{run}"
+        );
+    }
+
+    // The README and the example say that `terraform init` comes first.
+    for document in ["README.md", "examples/testing/main.tf"] {
+        let text = fs::read_to_string(repository_root().join(document)).expect("readable");
+        let init = text.find("terraform init");
+        let test = text.find("terraform test` in");
+        assert!(
+            matches!((init, test), (Some(init), Some(test)) if init < test),
+            "{document} says to run `terraform init` before `terraform test` in the module's folder"
+        );
+    }
+}
+
+/// Issue 23 item 4: the quickstart printed `grep: .../fake-atlas.log: No such file or
+/// directory` (it read the fake's log before the background job had opened it). A successful
+/// run prints no stray error line. Run from the binaries Cargo built (`--prebuilt`), so that no
+/// release build runs inside the test; fake-atlas's binary is built by `cargo test --workspace`.
+#[test]
+fn quickstart_applies_the_example_without_stray_error_lines() {
+    let bin_dir = built_provider()
+        .parent()
+        .expect("the binary has a directory")
+        .to_path_buf();
+    assert!(
+        bin_dir.join("fake-atlas").is_file(),
+        "fake-atlas's binary is missing from {}: run the tests with `cargo test --workspace`, which builds it",
+        bin_dir.display()
+    );
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let output = script(
+        "quickstart.sh",
+        &["--prebuilt".as_ref(), bin_dir.as_os_str()],
+        home.path(),
+    )
+    .output()
+    .expect("running scripts/quickstart.sh");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("\"vpce-0a0000000000000a1\" = \"AVAILABLE\"")
+            && stdout.contains("Installed terraform-provider-atlas"),
+        "{stdout}"
+    );
+    assert!(stderr.trim().is_empty(), "stray lines on stderr: {stderr}");
+}

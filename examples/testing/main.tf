@@ -1,6 +1,11 @@
 # A module whose own assertions are tested with `terraform test` and a mocked provider (see
 # tests/interface_endpoint.tftest.hcl): a postcondition that fails the plan unless the
 # interface endpoint is AVAILABLE, and a `check` block that only warns.
+#
+# Run the tests: install the provider once (`scripts/install.sh` from the repository root), then
+# run `terraform init` and `terraform test` in this folder. `terraform init` comes first:
+# `terraform test` installs no provider itself and, even with `mock_provider`, needs the provider's
+# schema, so without init it fails with "Missing required provider".
 
 terraform {
   required_providers {
