@@ -342,18 +342,18 @@ fn credential_text(name: &'static str, value: &str, origin: &Origin) -> Result<(
             format!("The value from {origin} {what}, which no Atlas credential has. {fix}"),
         )));
     }
-    if name == ACCESS_TOKEN {
-        if let Some(problem) = bearer_token_problem(value) {
-            return Err(on_attribute(Diagnostic::error(
-                "Invalid Atlas Access Token",
-                format!(
-                    "The access token from {origin} {problem}, which a bearer token never does (RFC 6750, \
-                     section 2.1: letters, digits and - . _ ~ + /, then any number of =). Atlas's access \
-                     tokens are such strings. Set the token exactly as the token endpoint returned it, or use \
-                     `client_id` and `client_secret` and let the provider fetch and renew it."
-                ),
-            )));
-        }
+    if name == ACCESS_TOKEN
+        && let Some(problem) = bearer_token_problem(value)
+    {
+        return Err(on_attribute(Diagnostic::error(
+            "Invalid Atlas Access Token",
+            format!(
+                "The access token from {origin} {problem}, which a bearer token never does (RFC 6750, \
+                 section 2.1: letters, digits and - . _ ~ + /, then any number of =). Atlas's access \
+                 tokens are such strings. Set the token exactly as the token endpoint returned it, or use \
+                 `client_id` and `client_secret` and let the provider fetch and renew it."
+            ),
+        )));
     }
     Ok(())
 }
