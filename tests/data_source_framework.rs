@@ -490,3 +490,196 @@ async fn a_list_of_30_endpoints_keeps_at_most_4_reads_in_flight_and_costs_31_req
     // be correct but slow: 30 round trips in a row).
     assert!((2..=4).contains(&most), "at most 4 in flight, got {most}");
 }
+
+/// The configuration of `atlas_interface_endpoints` for the fake's link.
+fn endpoints_config() -> Value {
+    object(&[
+        ("project_id", text(PROJECT)),
+        ("private_link_id", text(LINK)),
+        ("endpoints", Value::Null),
+        ("id", Value::Null),
+    ])
+}
+
+/// A 200 answer of the fake with this JSON body, for the next authenticated request.
+fn answer_with(body: serde_json::Value) -> fake_atlas::Fault {
+    fake_atlas::Fault::Body {
+        content_type: "application/json".into(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+/// The link's v1.0 body listing `ids`.
+fn link_listing(ids: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "id": LINK,
+        "endpointServiceName": fake_atlas::ENDPOINT_SERVICE_NAME,
+        "errorMessage": null,
+        "interfaceEndpoints": ids,
+        "status": "AVAILABLE",
+    })
+}
+
+/// The fake and a provider configured for it.
+async fn provider_on_fake() -> (fake_atlas::FakeAtlas, AtlasProvider) {
+    let atlas = fake_atlas::FakeAtlas::start().await;
+    let provider = AtlasProvider::with_environment(Box::new(|_| None));
+    configured(&provider, &atlas.url()).await;
+    (atlas, provider)
+}
+
+/// The endpoint reads the fake saw (paths below the link's).
+fn endpoint_reads(atlas: &fake_atlas::FakeAtlas) -> Vec<String> {
+    atlas
+        .requests()
+        .into_iter()
+        .filter(|request| request.had_authorization && request.path.contains("interfaceEndpoints"))
+        .map(|request| request.path)
+        .collect()
+}
+
+fn listed_ids(answer: &proto::read_data_source::Response) -> Vec<String> {
+    let state = Value::decode(answer.state.as_ref()).unwrap();
+    let Value::List(endpoints) = state.attribute("endpoints") else {
+        panic!("{state:?}")
+    };
+    endpoints
+        .iter()
+        .map(|endpoint| {
+            endpoint
+                .attribute("interface_endpoint_id")
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+const ENDPOINT_A: &str = "vpce-0a0000000000000a1";
+const ENDPOINT_B: &str = "vpce-0b0000000000000b2";
+
+#[tokio::test]
+async fn a_link_listing_dot_segments_and_an_empty_id_fails_naming_them_and_reads_no_endpoint() {
+    let (atlas, provider) = provider_on_fake().await;
+    atlas.put(ENDPOINT_A, fake_atlas::Endpoint::with_status("AVAILABLE"));
+    atlas.push_fault(answer_with(link_listing(&[".", "..", "", ENDPOINT_A])));
+    let answer = read(&provider, "atlas_interface_endpoints", endpoints_config()).await;
+    assert!(answer.state.is_none(), "a state was returned");
+    let [diagnostic] = &answer.diagnostics[..] else {
+        panic!("{:?}", answer.diagnostics)
+    };
+    assert_eq!(diagnostic.summary, "Atlas Listed an Unusable Id");
+    for shown in [r#"".""#, r#""..""#, r#""""#] {
+        assert!(diagnostic.detail.contains(shown), "{}", diagnostic.detail);
+    }
+    assert!(
+        diagnostic.detail.contains("3 interface endpoint id(s)"),
+        "{}",
+        diagnostic.detail
+    );
+    assert!(diagnostic.detail.contains(LINK), "{}", diagnostic.detail);
+    assert_eq!(
+        endpoint_reads(&atlas),
+        Vec::<String>::new(),
+        "no endpoint is read"
+    );
+}
+
+#[tokio::test]
+async fn an_id_listed_twice_is_read_once_in_its_first_place() {
+    let (atlas, provider) = provider_on_fake().await;
+    atlas.put(ENDPOINT_A, fake_atlas::Endpoint::with_status("AVAILABLE"));
+    atlas.put(ENDPOINT_B, fake_atlas::Endpoint::with_status("PENDING"));
+    atlas.push_fault(answer_with(link_listing(&[
+        ENDPOINT_B, ENDPOINT_A, ENDPOINT_B, ENDPOINT_A,
+    ])));
+    let answer = read(&provider, "atlas_interface_endpoints", endpoints_config()).await;
+    assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+    assert_eq!(listed_ids(&answer), [ENDPOINT_B, ENDPOINT_A]);
+    assert_eq!(
+        endpoint_reads(&atlas).len(),
+        2,
+        "{:?}",
+        endpoint_reads(&atlas)
+    );
+}
+
+#[tokio::test]
+async fn an_answer_about_another_endpoint_is_an_error_naming_both_ids() {
+    let (atlas, provider) = provider_on_fake().await;
+    atlas.push_fault(answer_with(link_listing(&[ENDPOINT_A])));
+    atlas.push_fault(answer_with(serde_json::json!({
+        "interfaceEndpointId": ENDPOINT_B,
+        "connectionStatus": "AVAILABLE",
+        "errorMessage": null,
+        "deleteRequested": false,
+    })));
+    let answer = read(&provider, "atlas_interface_endpoints", endpoints_config()).await;
+    assert!(answer.state.is_none(), "a state was returned");
+    let [diagnostic] = &answer.diagnostics[..] else {
+        panic!("{:?}", answer.diagnostics)
+    };
+    assert_eq!(diagnostic.summary, "Atlas Answered for Another Endpoint");
+    assert!(
+        diagnostic.detail.contains(ENDPOINT_A) && diagnostic.detail.contains(ENDPOINT_B),
+        "{}",
+        diagnostic.detail
+    );
+}
+
+#[tokio::test]
+async fn megabyte_error_messages_are_cut_with_a_marker_saying_how_long_they_were() {
+    let (atlas, provider) = provider_on_fake().await;
+    let message = "AWS says no. ".repeat(80_000);
+    for number in 0..20 {
+        let mut endpoint = fake_atlas::Endpoint::with_status("REJECTED");
+        endpoint.error_message = Some(message.clone());
+        atlas.put(&format!("vpce-{number:017x}"), endpoint);
+    }
+    let answer = read(&provider, "atlas_interface_endpoints", endpoints_config()).await;
+    assert!(answer.diagnostics.is_empty(), "{:?}", answer.diagnostics);
+    let state = Value::decode(answer.state.as_ref()).unwrap();
+    let Value::List(endpoints) = state.attribute("endpoints") else {
+        panic!("{state:?}")
+    };
+    assert_eq!(endpoints.len(), 20);
+    let expected_end = format!(
+        "… [cut by the provider at 4096 bytes; Atlas sent {} bytes]",
+        message.len()
+    );
+    for endpoint in endpoints {
+        let shown = endpoint.attribute("error_message").as_str().unwrap();
+        assert!(shown.starts_with("AWS says no. AWS says no."), "{shown}");
+        assert!(shown.ends_with(&expected_end), "{shown}");
+        assert!(shown.len() <= 4096 + expected_end.len());
+    }
+}
+
+#[tokio::test]
+async fn a_list_over_16_mib_fails_naming_the_limit() {
+    let (atlas, provider) = provider_on_fake().await;
+    // 17 answers just under Atlas's 1 MiB body limit each: each is accepted, the whole is not.
+    let status = "P".repeat(1_000_000);
+    for number in 0..17 {
+        atlas.put(
+            &format!("vpce-{number:017x}"),
+            fake_atlas::Endpoint::with_status(&status),
+        );
+    }
+    let answer = read(&provider, "atlas_interface_endpoints", endpoints_config()).await;
+    assert!(answer.state.is_none(), "a state was returned");
+    let [diagnostic] = &answer.diagnostics[..] else {
+        panic!("{:?}", answer.diagnostics)
+    };
+    assert_eq!(diagnostic.summary, "List from Atlas Too Large");
+    assert!(
+        diagnostic.detail.contains("16 MiB"),
+        "{}",
+        diagnostic.detail
+    );
+    assert!(
+        diagnostic.detail.contains("the 17th of 17"),
+        "{}",
+        diagnostic.detail
+    );
+}

@@ -429,3 +429,23 @@ async fn a_vanished_endpoint_is_logged_at_warn_with_its_id() {
     assert!(line.contains("[WARN]"), "{line}");
     assert!(line.contains(&endpoint_id(2)), "{line}");
 }
+
+/// Issue 21 item 5: 200 endpoints answering with a 1 MB `errorMessage` each took the provider
+/// to 502 MB. A list now holds at most 16 MiB: 17 answers just under Atlas's 1 MiB cap each
+/// (a status of a million bytes; messages are cut, statuses count whole) fail the plan, and the
+/// message names the limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_over_16_mib_fails_the_plan_naming_the_limit() {
+    let workspace = workspace(Route::V2, ENDPOINTS_BLOCK).await;
+    let status = "P".repeat(1_000_000);
+    for number in 1..=17 {
+        workspace
+            .atlas
+            .put(&endpoint_id(number), Endpoint::with_status(&status));
+    }
+    let run = workspace.apply(&[]).await;
+    run.assert_failure()
+        .assert_shows("List from Atlas Too Large");
+    let detail = run.diagnostic("Error: List from Atlas Too Large", "16 MiB");
+    assert!(detail.contains("the 17th of 17"), "{detail}");
+}

@@ -162,6 +162,11 @@ impl AtlasClient {
         &self,
         resource: &Resource<'_>,
     ) -> Result<T, AtlasError> {
+        if let Some(segment) = resource.unusable_segment() {
+            return Err(AtlasError::UnusableId {
+                id: segment.chars().take(200).collect(),
+            });
+        }
         match self.routes.next_step().await {
             RouteStep::Use(family) => self.get_json(family, resource, None).await,
             RouteStep::Probe(turn) => {
@@ -303,6 +308,25 @@ mod tests {
         assert_eq!(
             url.as_str(),
             "https://cloud.mongodb.com/api/atlas/v1.0/groups/a%2Fb%3Fc%23d/x%20y"
+        );
+    }
+
+    /// An id from an answer that skipped its checks still never reaches a URL: nothing listens
+    /// on port 1, so a request would fail as a transport error.
+    #[tokio::test]
+    async fn a_dot_segment_id_is_refused_before_any_request() {
+        let id = crate::atlas::InterfaceEndpointId {
+            project_id: "5f1a2b3c4d5e6f7a8b9c0d1e".into(),
+            private_link_id: "6a1a2b3c4d5e6f7a8b9c0d1e".into(),
+            interface_endpoint_id: "..".into(),
+        };
+        let error = client("http://127.0.0.1:1")
+            .read_interface_endpoint(&id)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, AtlasError::UnusableId { id } if id == ".."),
+            "{error:?}"
         );
     }
 

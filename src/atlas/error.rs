@@ -190,6 +190,10 @@ pub enum AtlasError {
         limit: Duration,
         phase: TimeoutPhase,
     },
+    /// An id that cannot go into a URL path (empty, `.`, `..`, a control character, too long);
+    /// refused before any request. `id` is its first 200 characters.
+    #[error("refused to request a URL whose path holds the id {id:?}")]
+    UnusableId { id: String },
     #[error("{last} (gave up after {attempts} attempts over {})", humantime::format_duration(*elapsed))]
     GaveUp {
         attempts: u32,

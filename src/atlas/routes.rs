@@ -83,10 +83,34 @@ impl RouteFamily {
 
 /// One Atlas resource with its path segments on both route families, below `/api/atlas/v1.0`
 /// and `/api/atlas/v2`. Each segment is percent-encoded when the URL is built, so an id can never
-/// change the path's shape.
+/// change the path's shape, and [`Resource::unusable_segment`] is refused before any URL is
+/// built.
 pub struct Resource<'a> {
     pub legacy: Vec<&'a str>,
     pub versioned: Vec<&'a str>,
+}
+
+/// The longest path segment sent. Atlas's ids are 24 characters, AWS endpoint ids 22, Azure
+/// resource ids a few hundred (Azure caps a resource id's names at 80 to 260 characters).
+pub const MAX_SEGMENT_BYTES: usize = 1024;
+
+impl Resource<'_> {
+    /// The first segment that cannot be an id in a URL path, if any: empty, `.` or `..` (the
+    /// url crate drops dot segments, so `..` would read the parent resource; RFC 3986, 5.2.4),
+    /// longer than [`MAX_SEGMENT_BYTES`], or holding a control character. Callers check ids
+    /// for their shape before they get here; this is the last line, so that no caller can
+    /// forget it, ids from Atlas's own answers included.
+    pub fn unusable_segment(&self) -> Option<&str> {
+        self.legacy
+            .iter()
+            .chain(&self.versioned)
+            .copied()
+            .find(|segment| {
+                matches!(*segment, "" | "." | "..")
+                    || segment.len() > MAX_SEGMENT_BYTES
+                    || segment.chars().any(char::is_control)
+            })
+    }
 }
 
 const UNDECIDED: u8 = 0;
@@ -259,6 +283,26 @@ mod tests {
             drop(turn);
         }
         assert!(matches!(choice.next_step().await, RouteStep::Probe(_)));
+    }
+
+    #[test]
+    fn dot_empty_long_and_control_segments_are_unusable() {
+        let resource = |id: &'static str| Resource {
+            legacy: vec!["groups", id],
+            versioned: vec!["groups", "AWS", id],
+        };
+        for id in ["", ".", "..", "a\nb", "\u{7f}"] {
+            assert_eq!(resource(id).unusable_segment(), Some(id), "{id:?}");
+        }
+        let long = "a".repeat(MAX_SEGMENT_BYTES + 1);
+        let resource_long = Resource {
+            legacy: vec![&long],
+            versioned: vec![],
+        };
+        assert!(resource_long.unusable_segment().is_some());
+        for id in ["vpce-08fb7e9319909ec7b", "...", "a/b", "%2e%2e"] {
+            assert_eq!(resource(id).unusable_segment(), None, "{id:?}");
+        }
     }
 
     #[tokio::test]

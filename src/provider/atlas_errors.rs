@@ -135,6 +135,17 @@ fn network(error: &AtlasError, target: &ReadTarget<'_>) -> Diagnostic {
                 with_article(target.what)
             ),
         ),
+        // Every id is checked for its shape before a read; reaching this is our bug.
+        AtlasError::UnusableId { id } => Diagnostic::error(
+            "Provider Bug",
+            format!(
+                "The provider refused to request {} with the id {} in its URL: an id must not be empty, \
+                 `.` or `..`, nor hold control characters. The id should have been checked before; please \
+                 report this issue.",
+                with_article(target.what),
+                show_value(id)
+            ),
+        ),
         // diagnostic_for sends these elsewhere; a plain message keeps this total.
         AtlasError::Api(_) | AtlasError::GaveUp { .. } => Diagnostic::error(
             "Unexpected Answer from Atlas",

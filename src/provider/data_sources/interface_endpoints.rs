@@ -2,13 +2,17 @@
 //! so that one assertion can cover all of them.
 //!
 //! One read of the private link gives the endpoint ids; then each endpoint is read, at most
-//! [`MAX_IN_FLIGHT`] at a time, so a plan costs 1 + N requests for N endpoints (2 + N the first
+//! [`MAX_IN_FLIGHT`](super::listed_endpoints::MAX_IN_FLIGHT) at a time, so a plan costs 1 + N requests for N endpoints (2 + N the first
 //! time, for the digest challenge). An endpoint removed between the two reads is left out and
-//! logged: the list is what Atlas holds now.
+//! logged: the list is what Atlas holds now. The listed ids are checked, and the list bounded,
+//! by [`ListedEndpoints`](super::listed_endpoints), which the other list data sources share.
 
-use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use super::listed_endpoints::{
+    CUT_MARKER, ListedEndpoint, ListedEndpoints, MAX_ERROR_MESSAGE_BYTES, MAX_LIST_BYTES,
+    cut_error_message,
+};
 use super::private_link::{self as link, PRIVATE_LINK_ID, PROJECT_ID};
 use super::{DataSource, ReadContext};
 use crate::atlas::{AtlasError, InterfaceEndpointId, PrivateLinkId};
@@ -16,11 +20,9 @@ use crate::logging;
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostics;
 use crate::provider::schema::{Attribute, AttributeType, Schema};
+use crate::provider::validators;
 
-/// Endpoint reads in flight at once for one data source: enough to read a few dozen endpoints
-/// in a few round trips, few enough to stay clear of Atlas's per-key rate limits when Terraform
-/// reads ten data sources in parallel.
-pub const MAX_IN_FLIGHT: usize = 4;
+const INTERFACE_ENDPOINT_ID: &str = "interface_endpoint_id";
 
 /// The 404 codes that mean "this endpoint is not there (any more)", on v1.0 and v2.
 const ENDPOINT_GONE_CODES: &[&str] = &[
@@ -77,7 +79,11 @@ impl DataSource for InterfaceEndpointsDataSource {
                     Attribute::computed(
                         "error_message",
                         AttributeType::String,
-                        "The error Atlas reports on the endpoint; null when there is none.",
+                        format!(
+                            "The error Atlas reports on the endpoint; null when there is none. A message \
+                             over {MAX_ERROR_MESSAGE_BYTES} bytes is cut there and ends with \
+                             `{CUT_MARKER}<n> bytes]`."
+                        ),
                     ),
                     Attribute::computed(
                         "delete_requested",
@@ -86,8 +92,17 @@ impl DataSource for InterfaceEndpointsDataSource {
                          not say.",
                     ),
                 ]),
-                "Every interface endpoint of the private link, in Atlas's order; empty when there are none. An \
-                 endpoint removed while the list was read is left out.",
+                format!(
+                    "Every interface endpoint of the private link, in Atlas's order; empty when there are \
+                     none. An endpoint removed while the list was read is left out. The ids Atlas lists are \
+                     checked as an `interface_endpoint_id` argument is: a list holding one that is not a \
+                     `vpce-` id fails the read and the error names it (it is not left out, so that an \
+                     assertion over the list never passes on part of it); an id listed twice is read once; \
+                     an answer about another endpoint than the one asked for is an error naming both ids. \
+                     A list holds at most {} MiB (its ids, statuses and cut messages); a larger one fails \
+                     the read.",
+                    MAX_LIST_BYTES / (1024 * 1024)
+                ),
             ),
             Attribute::computed(
                 "id",
@@ -115,53 +130,65 @@ impl DataSource for InterfaceEndpointsDataSource {
             .read_private_link(&id)
             .await
             .map_err(|error| diagnostic_for(&error, &link::target(&id), context.key))?;
-        let ids = private_link.interface_endpoints.unwrap_or_default();
-        let mut reads = stream::iter(ids)
-            .map(|endpoint_id| {
+        let list = ListedEndpoints {
+            what: "interface endpoint",
+            private_link_id: &id.private_link_id,
+            expected_shape: "\"vpce-\" followed by 17 hexadecimal characters (0-9, a-f)",
+            has_shape: |listed| {
+                validators::vpc_endpoint_id(INTERFACE_ENDPOINT_ID, listed).is_none()
+            },
+        };
+        let ids = list.checked_ids(private_link.interface_endpoints.unwrap_or_default())?;
+        let endpoints = list
+            .read_each(ids, |endpoint_id| {
                 let endpoint = InterfaceEndpointId {
                     project_id: id.project_id.clone(),
                     private_link_id: id.private_link_id.clone(),
                     interface_endpoint_id: endpoint_id,
                 };
-                async move {
-                    let read = context.client.read_interface_endpoint(&endpoint).await;
-                    (endpoint, read)
-                }
+                async move { read_endpoint(&endpoint, context).await }
             })
-            .buffered(MAX_IN_FLIGHT);
-        let mut endpoints = Vec::new();
-        while let Some((endpoint, read)) = reads.next().await {
-            match read {
-                Ok(found) => endpoints.push(endpoint_state(endpoint.interface_endpoint_id, found)),
-                Err(error) if vanished(&error) => logging::warn(
-                    "interface endpoint listed by the private link is gone; left out",
-                    &[
-                        ("private_link_id", id.private_link_id.clone().into()),
-                        (
-                            "interface_endpoint_id",
-                            endpoint.interface_endpoint_id.clone().into(),
-                        ),
-                    ],
-                ),
-                Err(error) => {
-                    let target = ReadTarget {
-                        what: "interface endpoint",
-                        ids: vec![
-                            (PROJECT_ID, &endpoint.project_id),
-                            (PRIVATE_LINK_ID, &endpoint.private_link_id),
-                            ("interface_endpoint_id", &endpoint.interface_endpoint_id),
-                        ],
-                        // Only the codes that name an argument of this data source.
-                        not_found_codes: link::NOT_FOUND_CODES,
-                    };
-                    return Err(diagnostic_for(&error, &target, context.key).into());
-                }
-            }
-        }
+            .await?;
         Ok(State {
             endpoints,
             id: format!("{}/{}", id.project_id, id.private_link_id),
         })
+    }
+}
+
+/// One listed endpoint; `None` when it was removed after the list was read.
+async fn read_endpoint(
+    endpoint: &InterfaceEndpointId,
+    context: &ReadContext<'_>,
+) -> Result<Option<EndpointState>, Diagnostics> {
+    match context.client.read_interface_endpoint(endpoint).await {
+        Ok(found) => Ok(Some(endpoint_state(found))),
+        Err(error) if vanished(&error) => {
+            logging::warn(
+                "interface endpoint listed by the private link is gone; left out",
+                &[
+                    ("private_link_id", endpoint.private_link_id.clone().into()),
+                    (
+                        "interface_endpoint_id",
+                        endpoint.interface_endpoint_id.clone().into(),
+                    ),
+                ],
+            );
+            Ok(None)
+        }
+        Err(error) => {
+            let target = ReadTarget {
+                what: "interface endpoint",
+                ids: vec![
+                    (PROJECT_ID, &endpoint.project_id),
+                    (PRIVATE_LINK_ID, &endpoint.private_link_id),
+                    (INTERFACE_ENDPOINT_ID, &endpoint.interface_endpoint_id),
+                ],
+                // Only the codes that name an argument of this data source.
+                not_found_codes: link::NOT_FOUND_CODES,
+            };
+            Err(diagnostic_for(&error, &target, context.key).into())
+        }
     }
 }
 
@@ -172,16 +199,25 @@ fn vanished(error: &AtlasError) -> bool {
             && api.error_code.as_deref().is_some_and(|code| ENDPOINT_GONE_CODES.contains(&code)))
 }
 
+impl ListedEndpoint for EndpointState {
+    fn answered_id(&self) -> &str {
+        &self.interface_endpoint_id
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.interface_endpoint_id.len()
+            + self.connection_status.len()
+            + self.error_message.as_ref().map_or(0, String::len)
+    }
+}
+
 // Whether Atlas's body makes `deleteRequested` optional or not, the state says what it said.
 #[allow(clippy::useless_conversion)]
-fn endpoint_state(
-    interface_endpoint_id: String,
-    endpoint: crate::atlas::InterfaceEndpoint,
-) -> EndpointState {
+fn endpoint_state(endpoint: crate::atlas::InterfaceEndpoint) -> EndpointState {
     EndpointState {
-        interface_endpoint_id,
+        interface_endpoint_id: endpoint.interface_endpoint_id,
         connection_status: endpoint.connection_status,
-        error_message: endpoint.error_message,
+        error_message: cut_error_message(endpoint.error_message),
         delete_requested: endpoint.delete_requested.into(),
     }
 }

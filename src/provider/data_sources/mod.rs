@@ -9,6 +9,7 @@
 
 mod interface_endpoint;
 mod interface_endpoints;
+mod listed_endpoints;
 mod private_link;
 mod registered;
 pub mod status_wait;
