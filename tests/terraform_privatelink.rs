@@ -129,10 +129,10 @@ async fn private_link_reads_status_service_name_endpoint_ids_and_region(route: R
         &Json::from(vec![endpoint_id(3), endpoint_id(1), endpoint_id(2)]),
         "in Atlas's order"
     );
-    match route {
-        Route::V1 => assert!(field(link, "region").is_null(), "v1.0 has no region"),
-        Route::V2 => assert_eq!(field(link, "region"), "US_EAST_1"),
-    }
+    // The same on both routes (issue 23 item 7): v2 gives the region, v1.0 gives it inside the
+    // endpoint service name.
+    assert_eq!(field(link, "region"), "US_EAST_1");
+    assert_eq!(field(link, "aws_region"), "us-east-1");
     assert_route(&workspace, route);
 }
 

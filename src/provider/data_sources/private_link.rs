@@ -70,6 +70,7 @@ pub struct State {
     error_message: Option<String>,
     interface_endpoint_ids: Vec<String>,
     region: Option<String>,
+    aws_region: Option<String>,
     id: String,
 }
 
@@ -152,8 +153,17 @@ impl DataSource for PrivateLinkDataSource {
             Attribute::computed(
                 "region",
                 AttributeType::String,
-                "The AWS region of the endpoint service as Atlas names it, such as `US_EAST_1`. Null when \
-                 the route read does not give it (the v1.0 route never does).",
+                "The AWS region of the endpoint service as Atlas names it, such as `US_EAST_1` (the form of \
+                 Atlas's `regionName`); `aws_region` holds the same region as AWS names it. The v2 route \
+                 returns it; the v1.0 route (which `api_version = \"auto\"` reads while Atlas still serves \
+                 it) does not, so there it is taken from `endpoint_service_name`, and is null only while that \
+                 is (while Atlas creates the endpoint service).",
+            ),
+            Attribute::computed(
+                "aws_region",
+                AttributeType::String,
+                "The same region as AWS names it, such as `us-east-1`: what an AWS provider block or \
+                 `aws_vpc_endpoint` in that region expects. Null when `region` is.",
             ),
             Attribute::computed(
                 "id",
@@ -184,15 +194,60 @@ impl DataSource for PrivateLinkDataSource {
             |error| diagnostic_for(&error, &target, context.key),
         )
         .await?;
-        Ok(State {
+        Ok(State::of(&id, link))
+    }
+}
+
+impl State {
+    /// What the data source stores for `link`.
+    fn of(id: &PrivateLinkId, link: PrivateLink) -> State {
+        let aws_region = match &link.region_name {
+            Some(atlas_form) => Some(aws_form(atlas_form)),
+            None => link
+                .endpoint_service_name
+                .as_deref()
+                .and_then(region_of_service_name),
+        };
+        State {
             status: link.status,
+            region: link
+                .region_name
+                .or_else(|| aws_region.as_deref().map(atlas_form)),
+            aws_region,
             endpoint_service_name: link.endpoint_service_name,
             error_message: link.error_message,
             interface_endpoint_ids: link.interface_endpoints.unwrap_or_default(),
-            region: link.region_name,
             id: format!("{}/{}", id.project_id, id.private_link_id),
-        })
+        }
     }
+}
+
+// Atlas names an AWS region as AWS does, upper-cased with `_` for `-`: `US_EAST_1` is
+// `us-east-1`, `AP_SOUTHEAST_2` is `ap-southeast-2`, `US_GOV_WEST_1` is `us-gov-west-1`
+// (Atlas's "Amazon Web Services (AWS)" cloud provider reference lists both columns).
+
+/// `US_EAST_1` → `us-east-1`.
+fn aws_form(atlas_form: &str) -> String {
+    atlas_form.to_ascii_lowercase().replace('_', "-")
+}
+
+/// `us-east-1` → `US_EAST_1`.
+fn atlas_form(aws_form: &str) -> String {
+    aws_form.to_ascii_uppercase().replace('-', "_")
+}
+
+/// The region in an AWS endpoint service name, `com.amazonaws.vpce.<region>.vpce-svc-<id>`
+/// (the form AWS gives every VPC endpoint service); None for any other shape.
+fn region_of_service_name(name: &str) -> Option<String> {
+    let region = name
+        .strip_prefix("com.amazonaws.vpce.")?
+        .split_once(".vpce-svc-")?
+        .0;
+    let plausible = !region.is_empty()
+        && region
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    plausible.then(|| region.to_owned())
 }
 
 #[cfg(test)]
@@ -231,31 +286,72 @@ mod tests {
         );
     }
 
+    /// Issue 23 item 7: `region` was null under the default `api_version = "auto"` against an
+    /// Atlas that still serves v1.0, and only in Atlas's form (`US_EAST_1`) on v2.
     #[test]
-    fn v1_state_has_null_region_and_the_two_part_id() {
-        let link: PrivateLink = serde_json::from_str(
-            r#"{"id":"6a1a2b3c4d5e6f7a8b9c0d1e","endpointServiceName":"com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0","errorMessage":null,"interfaceEndpoints":null,"status":"WAITING_FOR_USER"}"#,
+    fn region_is_given_in_both_forms_on_either_route() {
+        let v1: PrivateLink = serde_json::from_str(
+            r#"{"id":"6a1a2b3c4d5e6f7a8b9c0d1e","endpointServiceName":"com.amazonaws.vpce.ap-southeast-2.vpce-svc-0123456789abcdef0","errorMessage":null,"interfaceEndpoints":null,"status":"WAITING_FOR_USER"}"#,
         )
         .unwrap();
-        assert_eq!(link.region_name, None);
-        assert_eq!(link.interface_endpoints, None);
-        let schema = PrivateLinkDataSource.schema();
-        let computed = Value::from_json(
-            serde_json::to_value(State {
-                status: link.status,
-                endpoint_service_name: link.endpoint_service_name,
-                error_message: None,
-                interface_endpoint_ids: Vec::new(),
-                region: None,
-                id: "p/l".into(),
-            })
-            .unwrap(),
-        );
-        let state = schema.state(&config(&[]), &computed).unwrap();
-        assert_eq!(state.attribute("region"), &Value::Null);
-        assert_eq!(
-            state.attribute("interface_endpoint_ids"),
-            &Value::List(vec![])
-        );
+        assert_eq!(v1.region_name, None);
+        assert_eq!(v1.interface_endpoints, None);
+        let v2: PrivateLink = serde_json::from_str(
+            r#"{"cloudProvider":"AWS","id":"6a1a2b3c4d5e6f7a8b9c0d1e","endpointServiceName":null,"errorMessage":null,"interfaceEndpoints":[],"regionName":"US_GOV_WEST_1","status":"INITIATING"}"#,
+        )
+        .unwrap();
+        let initiating_v1: PrivateLink = serde_json::from_str(
+            r#"{"id":"6a1a2b3c4d5e6f7a8b9c0d1e","endpointServiceName":null,"interfaceEndpoints":[],"status":"INITIATING"}"#,
+        )
+        .unwrap();
+        for (link, region, aws_region) in [
+            (
+                v1,
+                Value::String("AP_SOUTHEAST_2".into()),
+                Value::String("ap-southeast-2".into()),
+            ),
+            (
+                v2,
+                Value::String("US_GOV_WEST_1".into()),
+                Value::String("us-gov-west-1".into()),
+            ),
+            (initiating_v1, Value::Null, Value::Null),
+        ] {
+            let state = state_of(link);
+            assert_eq!(state.attribute("region"), &region);
+            assert_eq!(state.attribute("aws_region"), &aws_region);
+        }
+    }
+
+    #[test]
+    fn only_an_aws_endpoint_service_name_gives_a_region() {
+        for (name, region) in [
+            (
+                "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0",
+                Some("us-east-1"),
+            ),
+            ("com.amazonaws.vpce..vpce-svc-0123456789abcdef0", None),
+            (
+                "com.amazonaws.vpce.US_EAST_1.vpce-svc-0123456789abcdef0",
+                None,
+            ),
+            ("com.amazonaws.us-east-1.s3", None),
+            ("", None),
+        ] {
+            assert_eq!(region_of_service_name(name).as_deref(), region, "{name}");
+        }
+    }
+
+    /// The state the data source writes for `link`, as Terraform receives it.
+    fn state_of(link: PrivateLink) -> Value {
+        let id = PrivateLinkId {
+            project_id: "5f1a2b3c4d5e6f7a8b9c0d1e".into(),
+            private_link_id: "6a1a2b3c4d5e6f7a8b9c0d1e".into(),
+        };
+        let computed = Value::from_json(serde_json::to_value(State::of(&id, link)).unwrap());
+        PrivateLinkDataSource
+            .schema()
+            .state(&config(&[]), &computed)
+            .unwrap()
     }
 }
