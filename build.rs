@@ -17,9 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu") {
             link_the_unwinder_statically()?;
         }
-        lay_out_the_code_a_plan_runs_together();
     }
-    strip_the_release_executable();
     let descriptors = protox::compile(protos, ["proto"])?;
     tonic_prost_build::configure()
         .build_client(true)
@@ -69,100 +67,4 @@ fn link_the_unwinder_statically() -> Result<(), Box<dyn std::error::Error>> {
     // unwinder as the executable (tests/plugin_lifecycle.rs checks that it is the static one).
     println!("cargo:rustc-link-arg-tests=-L{}", directory.display());
     Ok(())
-}
-
-/// Leaves the release executable without its symbol table, as `strip = true` in the profile did.
-///
-/// Stripping here and not in the profile keeps the profile the same for the build that
-/// `scripts/hot-functions.sh` profiles (`ATLAS_KEEP_SYMBOLS=1`): Cargo hashes the whole profile,
-/// `strip` included, into every crate's `-C metadata`, and so into every Rust symbol name, and
-/// the names in `tools/layout/hot-functions.txt` must be those of the build that `cargo build
-/// --release` makes. This variable only changes a linker argument, never the names.
-fn strip_the_release_executable() {
-    println!("cargo:rerun-if-env-changed=ATLAS_KEEP_SYMBOLS");
-    let release = std::env::var("PROFILE").as_deref() == Ok("release");
-    if !release || std::env::var("ATLAS_KEEP_SYMBOLS").as_deref() == Ok("1") {
-        return;
-    }
-    // What rustc's own `-C strip=symbols` asks of each platform's linker: GNU ld and lld
-    // `--strip-all`; Apple's ld64 `-x` (no local symbols; rustc runs `strip -x` there).
-    match std::env::var("CARGO_CFG_TARGET_OS").as_deref() {
-        Ok("linux") => println!("cargo:rustc-link-arg-bins=-Wl,--strip-all"),
-        Ok("macos") => println!("cargo:rustc-link-arg-bins=-Wl,-x"),
-        _ => {}
-    }
-}
-
-/// Places the functions that a plan runs next to each other at the start of the executable's
-/// code, in the order that `tools/layout/hot-functions.txt` lists them (lld's
-/// `--symbol-ordering-file`, one symbol per line, `#` starts a comment: lld/Common/Args.cpp,
-/// `args::getLines`).
-///
-/// The linker otherwise leaves them where the compiler emitted them, spread over the 5 MB of
-/// code; each process Terraform starts then took a page fault for each 64 KiB stretch of code it
-/// ran (60 per process) and unmapped them all again at exit. Laid out together: 35, and a
-/// 1-read plan costs about 0.5 ms less CPU (docs/performance.md, Decisions). A name the build no
-/// longer has is skipped without a warning, so a stale list costs that gain and nothing else;
-/// `scripts/hot-functions.sh` writes it again.
-///
-/// Only where the linker is lld, which knows the option: rustc links x86_64-unknown-linux-gnu
-/// with its own lld from 1.90 on (rust-lang/rust#140525), unless told otherwise through
-/// `RUSTFLAGS` or Cargo's `linker` setting (then `RUSTC_LINKER` is set).
-fn lay_out_the_code_a_plan_runs_together() {
-    let list =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/layout/hot-functions.txt");
-    // Without the list, its directory: a path that does not exist makes Cargo run this script
-    // at every build.
-    match list.is_file() {
-        true => println!("cargo:rerun-if-changed={}", list.display()),
-        false => println!(
-            "cargo:rerun-if-changed={}",
-            list.parent().unwrap().display()
-        ),
-    }
-    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
-    let release = std::env::var("PROFILE").as_deref() == Ok("release");
-    let target = std::env::var("TARGET").unwrap_or_default();
-    if !release
-        || target != "x86_64-unknown-linux-gnu"
-        || !list.is_file()
-        || !rustc_links_with_lld()
-    {
-        return;
-    }
-    println!(
-        "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-        list.display()
-    );
-    println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
-}
-
-/// Whether rustc links this build with its own lld: version 1.90 or later, and no linker chosen
-/// in Cargo's configuration (`RUSTC_LINKER`) or in the compiler flags (`-C linker=`,
-/// `-C linker-features=`, `-C linker-flavor=`, `-C link-self-contained=`).
-fn rustc_links_with_lld() -> bool {
-    if std::env::var_os("RUSTC_LINKER").is_some() {
-        return false;
-    }
-    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    if flags
-        .split('\u{1f}')
-        .any(|flag| flag.contains("linker") || flag.contains("link-self-contained"))
-    {
-        return false;
-    }
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    let Ok(output) = std::process::Command::new(rustc).arg("--version").output() else {
-        return false;
-    };
-    // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let version = String::from_utf8_lossy(&output.stdout);
-    let mut numbers = version
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .split(['.', '-'])
-        .map(|part| part.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-    (major, minor) >= (1, 90)
 }
