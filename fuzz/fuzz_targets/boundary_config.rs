@@ -2,7 +2,7 @@
 //! and data source configurations from the schemas the provider announces, which run through
 //! ValidateProviderConfig, ConfigureProvider, ValidateDataResourceConfig and ReadDataSource against
 //! a fresh fake Atlas on 127.0.0.1 (see `tests/support/boundary.rs`, shared with
-//! `tests/boundary.rs`). A panic, a gRPC error instead of a diagnostic, a malformed state or a read
+//! `tests/plugin/boundary.rs`). A panic, a gRPC error instead of a diagnostic, a malformed state or a read
 //! that outlives StopProvider by 10 s is a crash.
 
 #![no_main]
@@ -17,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 
 /// Shorter than the property test's: throughput matters here, and a read still waiting after
 /// `patience` is stopped, which is itself checked. Short waits are not timed (each would cost
-/// up to a second); `tests/boundary.rs` checks those.
+/// up to a second); `tests/plugin/boundary.rs` checks those.
 const LIMITS: boundary::Limits = boundary::Limits {
     patience: Duration::from_millis(250),
     grace: Duration::from_secs(10),

@@ -1,22 +1,115 @@
-//! The plugin served in the test process as Terraform starts it, and a client that speaks to it
-//! as Terraform does: over the Unix socket, with mutual TLS and a P-521 client certificate.
-#![allow(dead_code)]
+//! The plugin served in the test process as Terraform starts it, a client that speaks to it as
+//! Terraform does (over the Unix socket, with mutual TLS and a P-521 client certificate), and
+//! the configurations and calls the tests in `tests/plugin` send through it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use fake_atlas::{PRIVATE_KEY, PUBLIC_KEY};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use terraform_provider_atlas::plugin::{self, Lifetime, PluginEnvironment};
+use terraform_provider_atlas::proto::tfplugin6 as proto;
 use terraform_provider_atlas::proto::tfplugin6::provider_client::ProviderClient;
-use terraform_provider_atlas::provider::AtlasProvider;
+use terraform_provider_atlas::provider::value::Value;
+use terraform_provider_atlas::provider::{AtlasProvider, Environment};
 use tokio::net::UnixStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint as GrpcEndpoint};
+
+// ---------------------------------------------------------------------------------------------
+// What Terraform sends
+// ---------------------------------------------------------------------------------------------
+
+pub fn text(value: &str) -> Value {
+    Value::String(value.to_owned())
+}
+
+pub fn object(entries: &[(&str, Value)]) -> Value {
+    Value::Object(
+        entries
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect(),
+    )
+}
+
+/// The provider block with the fake's public key, `private_key` and `base_url`.
+pub fn provider_config(base_url: &str, private_key: &str) -> Value {
+    object(&[
+        ("public_key", text(PUBLIC_KEY)),
+        ("private_key", text(private_key)),
+        ("base_url", text(base_url)),
+    ])
+}
+
+/// An `atlas_interface_endpoint` block as Terraform sends it: the three ids, the rest null.
+pub fn endpoint_config(project: Value, link: Value, endpoint: Value) -> Value {
+    object(&[
+        ("project_id", project),
+        ("private_link_id", link),
+        ("interface_endpoint_id", endpoint),
+        ("connection_status", Value::Null),
+        ("error_message", Value::Null),
+        ("delete_requested", Value::Null),
+        ("id", Value::Null),
+    ])
+}
+
+/// The fake's API keys in the environment, and nothing else.
+pub fn keys_only_environment() -> Environment {
+    Box::new(|name: &str| match name {
+        "MONGODB_ATLAS_PUBLIC_API_KEY" => Some(PUBLIC_KEY.to_owned()),
+        "MONGODB_ATLAS_PRIVATE_API_KEY" => Some(PRIVATE_KEY.to_owned()),
+        _ => None,
+    })
+}
+
+/// ConfigureProvider with `config`; its diagnostics.
+pub async fn configure(
+    client: &mut ProviderClient<Channel>,
+    config: Value,
+) -> Vec<proto::Diagnostic> {
+    client
+        .configure_provider(proto::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: Some(config.encode()),
+            client_capabilities: None,
+        })
+        .await
+        .expect("ConfigureProvider answers")
+        .into_inner()
+        .diagnostics
+}
+
+/// ReadDataSource of `atlas_interface_endpoint` with `config`.
+pub async fn read(
+    client: &mut ProviderClient<Channel>,
+    config: Value,
+) -> proto::read_data_source::Response {
+    client
+        .read_data_source(read_request(config))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+pub fn read_request(config: Value) -> proto::read_data_source::Request {
+    proto::read_data_source::Request {
+        type_name: "atlas_interface_endpoint".into(),
+        config: Some(config.encode()),
+        provider_meta: None,
+        client_capabilities: None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plugin and the connection to it
+// ---------------------------------------------------------------------------------------------
 
 /// A certificate like the one Terraform makes: ECDSA P-521, marked as a CA, used as a client.
 pub struct ClientIdentity {

@@ -1,7 +1,7 @@
 //! Testing at the provider's boundary: arbitrary provider and data source configurations built
 //! from the schemas the provider announces in GetProviderSchema, run through
 //! ValidateProviderConfig, ConfigureProvider, ValidateDataResourceConfig and ReadDataSource of an
-//! in-process `AtlasProvider` against a fresh fake Atlas. Shared by `tests/boundary.rs`
+//! in-process `AtlasProvider` against a fresh fake Atlas. Shared by `tests/plugin/boundary.rs`
 //! (proptest) and `fuzz/fuzz_targets/boundary_config.rs` (cargo fuzz), so both explore the same
 //! space.
 //!

@@ -211,9 +211,17 @@ impl FakeAtlas {
         lock(&self.state).tokens.lifetime = lifetime;
     }
 
-    /// Makes the token endpoint answer Atlas's 429 RATE_LIMITED, or stop doing so.
+    /// Makes the token endpoint answer Atlas's 429 RATE_LIMITED (with its one-minute window),
+    /// or stop doing so.
     pub fn rate_limit_tokens(&self, limited: bool) {
-        lock(&self.state).tokens.rate_limited = limited;
+        let window = limited.then_some(crate::tokens::TOKEN_RATE_LIMIT_WINDOW);
+        lock(&self.state).tokens.rate_limit = window;
+    }
+
+    /// Makes the token endpoint answer 429 RATE_LIMITED with a window of `window`, so that a
+    /// test of the wait need not wait out Atlas's minute.
+    pub fn rate_limit_tokens_for(&self, window: Duration) {
+        lock(&self.state).tokens.rate_limit = Some(window);
     }
 
     /// How many requests reached the token endpoint, whatever their answer.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hyper::Response;
-use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use md5::{Digest, Md5};
 
 use crate::responses::{FakeBody, error_body, error_response, json_response};
@@ -29,8 +29,9 @@ pub const CLIENT_SECRET: &str = "mdb_sa_sk_Qm9rV2t4bGpHc1ZkZ0pYcU5mYzNhTXhPZ0lZ"
 /// Atlas's token lifetime.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// Atlas's limit on the token endpoint, as its 429 states it.
-const TOKEN_RATE_LIMIT: (u32, u32) = (50, 1);
+/// Atlas's limit on the token endpoint, as its 429 states it: 50 requests every minute.
+const TOKEN_RATE_LIMIT_REQUESTS: u32 = 50;
+pub(crate) const TOKEN_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
 
 struct IssuedToken {
     expires_at: Instant,
@@ -41,7 +42,8 @@ pub(crate) struct TokenBook {
     accounts: HashMap<String, String>,
     issued: HashMap<String, IssuedToken>,
     pub lifetime: Duration,
-    pub rate_limited: bool,
+    /// The window of the rate limit the endpoint answers every request with, if any.
+    pub rate_limit: Option<Duration>,
     pub requests: usize,
     serial: u64,
 }
@@ -52,7 +54,7 @@ impl Default for TokenBook {
             accounts: HashMap::from([(CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())]),
             issued: HashMap::new(),
             lifetime: DEFAULT_LIFETIME,
-            rate_limited: false,
+            rate_limit: None,
             requests: 0,
             serial: 0,
         }
@@ -119,19 +121,8 @@ impl TokenBook {
             return error_response(405, None, "Method not allowed.");
         }
         // Atlas's limiter runs before it looks at the credentials.
-        if self.rate_limited {
-            let (requests, minutes) = TOKEN_RATE_LIMIT;
-            return json_response(
-                429,
-                error_body(
-                    429,
-                    Some("RATE_LIMITED"),
-                    &format!(
-                        "Resource {TOKEN_PATH} is limited to {requests} requests every {minutes} minutes."
-                    ),
-                    vec![TOKEN_PATH.into(), requests.into(), minutes.into()],
-                ),
-            );
+        if let Some(window) = self.rate_limit {
+            return rate_limited(window);
         }
         let Some(client_id) = authorization
             .and_then(basic_credentials)
@@ -186,6 +177,32 @@ pub(crate) fn bearer_rejected(verdict: &BearerVerdict) -> Response<FakeBody> {
     let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{description}\"");
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// Atlas's 429 RATE_LIMITED for the token endpoint. Its body states the window in whole minutes;
+/// a window that is not one (a test's short one) is also sent as `Retry-After` in seconds, which
+/// a client honours first, as Atlas sends it too at times.
+fn rate_limited(window: Duration) -> Response<FakeBody> {
+    let requests = TOKEN_RATE_LIMIT_REQUESTS;
+    let minutes = window.as_secs().div_ceil(60).max(1);
+    let mut response = json_response(
+        429,
+        error_body(
+            429,
+            Some("RATE_LIMITED"),
+            &format!(
+                "Resource {TOKEN_PATH} is limited to {requests} requests every {minutes} minutes."
+            ),
+            vec![TOKEN_PATH.into(), requests.into(), minutes.into()],
+        ),
+    );
+    if window != Duration::from_secs(minutes * 60) {
+        let seconds = window.as_secs() + u64::from(window.subsec_nanos() != 0);
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

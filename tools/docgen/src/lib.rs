@@ -5,8 +5,8 @@
 //! source. Every description comes from the schema at run time, so the docs change only when
 //! the schema or an example does.
 //!
-//! `tests/docs_in_sync.rs` in the root crate includes this file as a module and fails when the
-//! committed docs differ from what it renders.
+//! The test `committed_docs_match_the_schema_and_examples` below fails when the committed docs
+//! differ from what it renders, in-process with the same schema the binary serves.
 
 use std::fs;
 use std::io;
@@ -277,6 +277,21 @@ fn with_path(error: io::Error, path: &Path) -> io::Error {
 mod tests {
     use super::*;
     use terraform_provider_atlas::provider::schema::AttributeType;
+
+    #[test]
+    fn committed_docs_match_the_schema_and_examples() {
+        // This crate lives at `tools/docgen` in the repository.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let pages = render_all(&root).expect("the examples the docs show are readable");
+        let drifts = drift(&root, &pages).expect("the committed docs are readable");
+        let listing: Vec<String> = drifts.iter().map(|drift| format!("  {drift}")).collect();
+        assert!(
+            drifts.is_empty(),
+            "The docs are out of date with the provider's schema or examples/:\n{}\nRun `{}` and commit the result.",
+            listing.join("\n"),
+            FIX_COMMAND
+        );
+    }
 
     #[test]
     fn attributes_are_grouped_by_presence_and_sorted_like_tfplugindocs() {

@@ -2,8 +2,6 @@
 //! answer computed by the `digest_auth` crate, a client the fake does not share code with), and
 //! raw TCP for answers no HTTP client would hand over.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use fake_atlas::{FakeAtlas, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY};

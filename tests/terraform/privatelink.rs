@@ -11,9 +11,7 @@ use fake_atlas::{
 };
 use serde_json::Value as Json;
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// Which family of Atlas routes a scenario runs on.
 #[derive(Clone, Copy, Debug)]

@@ -1,9 +1,7 @@
 //! The fake's routes: v1.0 and v2 served from one fixture table, v2 version negotiation, the
 //! v1.0-gone switch, and the 404 codes of each version.
 
-mod common;
-
-use common::{V2, bearer_get, digest_get, v1_endpoint, v1_link, v2_endpoint, v2_link};
+use crate::common::{V2, bearer_get, digest_get, v1_endpoint, v1_link, v2_endpoint, v2_link};
 use fake_atlas::{
     ENDPOINT_SERVICE_NAME, Endpoint, FakeAtlas, PRIVATE_LINK_ID, PROJECT_ID, PrivateLink,
     V2_ENDPOINT_NOT_FOUND, V2_SERVICE_NOT_FOUND,

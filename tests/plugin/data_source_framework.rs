@@ -5,10 +5,6 @@
 //! - `atlas_interface_endpoints` keeps at most 4 endpoint reads in flight, measured by a server
 //!   that counts the requests it is answering at once.
 
-#[path = "../tools/docgen/src/lib.rs"]
-#[allow(dead_code)]
-mod docgen;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tonic::Request;
+
+use crate::plugin_client::{object, provider_config, text};
 
 use terraform_provider_atlas::proto::tfplugin6 as proto;
 use terraform_provider_atlas::proto::tfplugin6::provider_server::Provider;
@@ -112,19 +110,6 @@ impl DataSource for Greeting {
 const PROJECT: &str = "5f1a2b3c4d5e6f7a8b9c0d1e";
 const LINK: &str = "6a1a2b3c4d5e6f7a8b9c0d1e";
 
-fn text(value: &str) -> Value {
-    Value::String(value.to_owned())
-}
-
-fn object(entries: &[(&str, Value)]) -> Value {
-    Value::Object(
-        entries
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), value.clone()))
-            .collect(),
-    )
-}
-
 fn greeting_config(project: &str, name: &str) -> Value {
     object(&[
         ("project_id", text(project)),
@@ -138,14 +123,7 @@ async fn configured(provider: &AtlasProvider, base_url: &str) {
     let response = provider
         .configure_provider(Request::new(proto::configure_provider::Request {
             terraform_version: "1.11.4".into(),
-            config: Some(
-                object(&[
-                    ("public_key", text(fake_atlas::PUBLIC_KEY)),
-                    ("private_key", text(fake_atlas::PRIVATE_KEY)),
-                    ("base_url", text(base_url)),
-                ])
-                .encode(),
-            ),
+            config: Some(provider_config(base_url, fake_atlas::PRIVATE_KEY).encode()),
             client_capabilities: None,
         }))
         .await

@@ -1,83 +1,22 @@
 //! In-process gRPC tests: the plugin served on a Unix socket as Terraform starts it, called the
 //! way Terraform calls it, over mutual TLS with a P-521 client certificate like Terraform's.
 
-mod plugin_client;
-
 use std::time::Duration;
 
+use crate::plugin_client::{
+    Plugin, configure, endpoint_config, object, provider_config, read, terraform_like_certificate,
+    text,
+};
 use fake_atlas::{
     CLIENT_ID, CLIENT_SECRET, Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID,
     PUBLIC_KEY,
 };
-use plugin_client::{Plugin, terraform_like_certificate};
 use terraform_provider_atlas::proto::go_plugin::Empty;
 use terraform_provider_atlas::proto::go_plugin::grpc_controller_client::GrpcControllerClient;
 use terraform_provider_atlas::proto::tfplugin6 as proto;
 use terraform_provider_atlas::proto::tfplugin6::provider_client::ProviderClient;
 use terraform_provider_atlas::provider::value::Value;
 use tonic::transport::Channel;
-
-fn text(value: &str) -> Value {
-    Value::String(value.to_owned())
-}
-
-fn object(entries: &[(&str, Value)]) -> Value {
-    Value::Object(
-        entries
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), value.clone()))
-            .collect(),
-    )
-}
-
-fn provider_config(base_url: &str, private_key: &str) -> Value {
-    object(&[
-        ("public_key", text(PUBLIC_KEY)),
-        ("private_key", text(private_key)),
-        ("base_url", text(base_url)),
-    ])
-}
-
-fn endpoint_config(project: Value, link: Value, endpoint: Value) -> Value {
-    object(&[
-        ("project_id", project),
-        ("private_link_id", link),
-        ("interface_endpoint_id", endpoint),
-        ("connection_status", Value::Null),
-        ("error_message", Value::Null),
-        ("delete_requested", Value::Null),
-        ("id", Value::Null),
-    ])
-}
-
-async fn configure(client: &mut ProviderClient<Channel>, config: Value) -> Vec<proto::Diagnostic> {
-    client
-        .configure_provider(proto::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
-            config: Some(config.encode()),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .diagnostics
-}
-
-async fn read(
-    client: &mut ProviderClient<Channel>,
-    config: Value,
-) -> proto::read_data_source::Response {
-    client
-        .read_data_source(proto::read_data_source::Request {
-            type_name: "atlas_interface_endpoint".into(),
-            config: Some(config.encode()),
-            provider_meta: None,
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
 
 const ENDPOINT_ID: &str = "vpce-08fb7e9319909ec7b";
 

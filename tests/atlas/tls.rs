@@ -4,44 +4,29 @@
 use std::time::Duration;
 
 use fake_atlas::tls::TestAuthority;
-use fake_atlas::{Endpoint, FakeAtlas, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY};
+use fake_atlas::{Endpoint, FakeAtlas};
 use rustls::pki_types::CertificateDer;
-use terraform_provider_atlas::atlas::{
-    ApiVersion, AtlasClient, AtlasError, ClientSettings, Credentials, InterfaceEndpointId,
-    RetryPolicy,
-};
-use url::Url;
+use terraform_provider_atlas::atlas::{ApiVersion, AtlasClient, AtlasError, ClientSettings};
 
-const ENDPOINT_ID: &str = "vpce-08fb7e9319909ec7b";
+use crate::{ENDPOINT, api_key, id, settings};
 
 fn client(base_url: &str, extra_roots: Vec<CertificateDer<'static>>) -> AtlasClient {
     AtlasClient::new(ClientSettings {
-        base_url: Url::parse(base_url).unwrap(),
-        credentials: Credentials::ApiKey {
-            public_key: PUBLIC_KEY.into(),
-            private_key: PRIVATE_KEY.into(),
-        },
-        api_version: ApiVersion::Legacy,
-        user_agent: "test".into(),
-        request_timeout: Duration::from_secs(10),
-        connect_timeout: Duration::from_secs(10),
-        retry: RetryPolicy::with_max_retries(0),
         extra_roots,
+        ..settings(
+            base_url,
+            api_key(),
+            ApiVersion::Legacy,
+            0,
+            Duration::from_secs(10),
+        )
     })
     .unwrap()
 }
 
-fn id() -> InterfaceEndpointId {
-    InterfaceEndpointId {
-        project_id: PROJECT_ID.into(),
-        private_link_id: PRIVATE_LINK_ID.into(),
-        interface_endpoint_id: ENDPOINT_ID.into(),
-    }
-}
-
 async fn https_atlas(authority: &TestAuthority, host: &str, expired: bool) -> FakeAtlas {
     let atlas = FakeAtlas::start_tls(&authority.server(host, expired)).await;
-    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
+    atlas.put(ENDPOINT, Endpoint::with_status("AVAILABLE"));
     atlas
 }
 

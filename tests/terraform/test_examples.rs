@@ -6,12 +6,10 @@
 //! provider for its schema: the `dev_overrides` CLI configuration points `local/atlas` at the
 //! binary Cargo built, so no `terraform init` and no network are needed.
 
-mod support;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use support::{provider_directory, run_to_end, terraform_binary};
+use crate::support::{provider_directory, run_to_end, terraform_binary};
 
 fn repository_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

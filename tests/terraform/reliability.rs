@@ -1,12 +1,10 @@
 //! End-to-end reliability with the real `terraform`: retries, timeouts, waiting for a status,
 //! and Ctrl-C during a read that hangs.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use fake_atlas::{Endpoint, Fault};
-use support::*;
 
 const ENDPOINT: &str = "vpce-0a0000000000000a1";
 

@@ -5,14 +5,11 @@
 //! patience) is described in `tests/support/boundary.rs`; `fuzz/fuzz_targets/boundary_config.rs`
 //! runs the same cases under libFuzzer.
 //!
-//! `PROPTEST_CASES=2000 cargo test --release --test boundary` runs it harder.
-
-#[path = "support/boundary.rs"]
-mod boundary;
+//! `PROPTEST_CASES=2000 cargo test --release --test plugin boundary::` runs it harder.
 
 use std::time::Duration;
 
-use boundary::{Limits, run_case};
+use crate::boundary_cases::{self, Limits, run_case};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -60,7 +57,7 @@ fn arbitrary_configurations_from_the_schemas_end_in_a_state_or_a_diagnostic() {
         max_shrink_iters: 16,
         ..Config::default()
     });
-    let totals = std::cell::RefCell::new(boundary::Outcome::default());
+    let totals = std::cell::RefCell::new(boundary_cases::Outcome::default());
     runner
         .run(&vec(any::<u8>(), 0..1024), |bytes| {
             let outcome = runtime
@@ -89,7 +86,7 @@ fn an_empty_input_is_a_configuration_of_nulls() {
 
 /// An object for `type_name` with every attribute of its schema null except `set`, as
 /// Terraform sends a configuration.
-fn configuration(fields: &[boundary::Field], set: &[(&str, rmpv::Value)]) -> rmpv::Value {
+fn configuration(fields: &[boundary_cases::Field], set: &[(&str, rmpv::Value)]) -> rmpv::Value {
     rmpv::Value::Map(
         fields
             .iter()
@@ -99,7 +96,7 @@ fn configuration(fields: &[boundary::Field], set: &[(&str, rmpv::Value)]) -> rmp
                     .find(|(name, _)| *name == field.name)
                     .map(|(_, value)| value.clone())
                     .unwrap_or(rmpv::Value::Nil);
-                (boundary::text(field.name.clone()), value)
+                (boundary_cases::text(field.name.clone()), value)
             })
             .collect(),
     )
@@ -119,7 +116,7 @@ fn overflowing_wait_timeouts_on_a_pending_endpoint_end_in_a_diagnostic_not_a_pan
         "2562047h47m16.854775807s",
     ] {
         runtime.block_on(async {
-            let session = boundary::Session::start(LIMITS).await.unwrap();
+            let session = boundary_cases::Session::start(LIMITS).await.unwrap();
             session
                 .configure(&configuration(&session.provider_fields(), &[]))
                 .await
@@ -128,23 +125,23 @@ fn overflowing_wait_timeouts_on_a_pending_endpoint_end_in_a_diagnostic_not_a_pan
             let config = configuration(
                 &fields,
                 &[
-                    ("project_id", boundary::text(fake_atlas::PROJECT_ID)),
+                    ("project_id", boundary_cases::text(fake_atlas::PROJECT_ID)),
                     (
                         "private_link_id",
-                        boundary::text(fake_atlas::PRIVATE_LINK_ID),
+                        boundary_cases::text(fake_atlas::PRIVATE_LINK_ID),
                     ),
                     (
                         "interface_endpoint_id",
-                        boundary::text(boundary::ENDPOINTS[1].0),
+                        boundary_cases::text(boundary_cases::ENDPOINTS[1].0),
                     ),
                     (
                         "wait_for_status",
-                        rmpv::Value::Array(vec![boundary::text("AVAILABLE")]),
+                        rmpv::Value::Array(vec![boundary_cases::text("AVAILABLE")]),
                     ),
-                    ("wait_timeout", boundary::text(wait_timeout)),
+                    ("wait_timeout", boundary_cases::text(wait_timeout)),
                 ],
             );
-            let mut outcome = boundary::Outcome::default();
+            let mut outcome = boundary_cases::Outcome::default();
             let result = session
                 .read("atlas_interface_endpoint", &config, false, &mut outcome)
                 .await;
@@ -167,7 +164,7 @@ fn overflowing_wait_timeouts_on_a_pending_endpoint_end_in_a_diagnostic_not_a_pan
 #[test]
 fn nested_attributes_in_the_schemas_become_lists_of_objects() {
     runtime().block_on(async {
-        let session = boundary::Session::start(LIMITS).await.unwrap();
+        let session = boundary_cases::Session::start(LIMITS).await.unwrap();
         let nested: Vec<String> = session
             .data_source_types()
             .iter()
@@ -176,8 +173,8 @@ fn nested_attributes_in_the_schemas_become_lists_of_objects() {
                     .data_source_fields(type_name)
                     .into_iter()
                     .filter_map(move |field| match &field.kind {
-                        boundary::Type::List(element) | boundary::Type::Set(element)
-                            if matches!(**element, boundary::Type::Object(ref fields) if !fields.is_empty()) =>
+                        boundary_cases::Type::List(element) | boundary_cases::Type::Set(element)
+                            if matches!(**element, boundary_cases::Type::Object(ref fields) if !fields.is_empty()) =>
                         {
                             Some(format!("{type_name}.{}", field.name))
                         }

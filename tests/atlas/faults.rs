@@ -4,61 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_atlas::{
-    Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
-};
+use fake_atlas::{FakeAtlas, Fault, PUBLIC_KEY};
 use terraform_provider_atlas::atlas::{
-    ApiVersion, AtlasClient, AtlasError, ClientSettings, Credentials, InterfaceEndpointId,
-    RetryPolicy, TimeoutPhase,
+    ApiVersion, AtlasClient, AtlasError, Credentials, TimeoutPhase,
 };
-use url::Url;
 
-const ENDPOINT_ID: &str = "vpce-08fb7e9319909ec7b";
-
-fn client_for(
-    base_url: &str,
-    private_key: &str,
-    max_retries: u32,
-    request_timeout: Duration,
-) -> AtlasClient {
-    AtlasClient::new(ClientSettings {
-        base_url: Url::parse(base_url).unwrap(),
-        credentials: Credentials::ApiKey {
-            public_key: PUBLIC_KEY.into(),
-            private_key: private_key.into(),
-        },
-        api_version: ApiVersion::Legacy,
-        user_agent: "terraform-provider-atlas/test terraform/test".into(),
-        request_timeout,
-        connect_timeout: request_timeout,
-        retry: RetryPolicy::with_max_retries(max_retries),
-        extra_roots: Vec::new(),
-    })
-    .unwrap()
-}
-
-fn client(atlas: &FakeAtlas, max_retries: u32) -> AtlasClient {
-    client_for(
-        &atlas.url(),
-        PRIVATE_KEY,
-        max_retries,
-        Duration::from_secs(10),
-    )
-}
-
-fn id() -> InterfaceEndpointId {
-    InterfaceEndpointId {
-        project_id: PROJECT_ID.into(),
-        private_link_id: PRIVATE_LINK_ID.into(),
-        interface_endpoint_id: ENDPOINT_ID.into(),
-    }
-}
-
-async fn atlas_with_endpoint() -> FakeAtlas {
-    let atlas = FakeAtlas::start().await;
-    atlas.put(ENDPOINT_ID, Endpoint::with_status("AVAILABLE"));
-    atlas
-}
+use crate::{api_key, atlas_with_endpoint, client, client_with_timeout, id, settings};
 
 fn status_fault(status: u16, code: &str, retry_after: Option<&str>) -> Fault {
     Fault::Status {
@@ -82,7 +33,7 @@ async fn service_unavailable_twice_then_ok_succeeds() {
     let atlas = atlas_with_endpoint().await;
     atlas.push_fault(status_fault(503, "SERVICE_UNAVAILABLE", None));
     atlas.push_fault(status_fault(503, "SERVICE_UNAVAILABLE", None));
-    let endpoint = client(&atlas, 4)
+    let endpoint = client(&atlas, api_key(), ApiVersion::Legacy, 4)
         .read_interface_endpoint(&id())
         .await
         .unwrap();
@@ -95,7 +46,7 @@ async fn rate_limit_waits_for_retry_after() {
     let atlas = atlas_with_endpoint().await;
     atlas.push_fault(status_fault(429, "RATE_LIMITED", Some("1")));
     let started = Instant::now();
-    let endpoint = client(&atlas, 4)
+    let endpoint = client(&atlas, api_key(), ApiVersion::Legacy, 4)
         .read_interface_endpoint(&id())
         .await
         .unwrap();
@@ -120,7 +71,7 @@ async fn server_error_forever_gives_up_after_bounded_attempts() {
     for _ in 0..10 {
         atlas.push_fault(status_fault(500, "UNEXPECTED_ERROR", None));
     }
-    let error = client(&atlas, 4)
+    let error = client(&atlas, api_key(), ApiVersion::Legacy, 4)
         .read_interface_endpoint(&id())
         .await
         .unwrap_err();
@@ -141,7 +92,7 @@ async fn client_errors_are_not_retried() {
     let atlas = atlas_with_endpoint().await;
     for status in [400, 403, 404] {
         atlas.push_fault(status_fault(status, "SOMETHING", None));
-        let error = client(&atlas, 4)
+        let error = client(&atlas, api_key(), ApiVersion::Legacy, 4)
             .read_interface_endpoint(&id())
             .await
             .unwrap_err();
@@ -159,7 +110,7 @@ async fn client_errors_are_not_retried() {
 async fn a_gone_answer_is_not_retried() {
     let atlas = atlas_with_endpoint().await;
     atlas.push_fault(status_fault(410, "VERSION_GONE", Some("1")));
-    let error = client(&atlas, 4)
+    let error = client(&atlas, api_key(), ApiVersion::Legacy, 4)
         .read_interface_endpoint(&id())
         .await
         .unwrap_err();
@@ -175,10 +126,16 @@ async fn server_that_never_answers_times_out_with_the_limit() {
     let atlas = atlas_with_endpoint().await;
     atlas.push_fault(Fault::Hang);
     let started = Instant::now();
-    let error = client_for(&atlas.url(), PRIVATE_KEY, 4, Duration::from_secs(1))
-        .read_interface_endpoint(&id())
-        .await
-        .unwrap_err();
+    let error = client_with_timeout(
+        &atlas,
+        api_key(),
+        ApiVersion::Legacy,
+        4,
+        Duration::from_secs(1),
+    )
+    .read_interface_endpoint(&id())
+    .await
+    .unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "the read must not hang"
@@ -196,7 +153,7 @@ async fn server_that_never_answers_times_out_with_the_limit() {
 async fn connection_reset_is_retried() {
     let atlas = atlas_with_endpoint().await;
     atlas.push_fault(Fault::Reset);
-    let endpoint = client(&atlas, 4)
+    let endpoint = client(&atlas, api_key(), ApiVersion::Legacy, 4)
         .read_interface_endpoint(&id())
         .await
         .unwrap();
@@ -212,10 +169,17 @@ async fn refused_connection_is_retried_then_reported_with_the_cause() {
         .unwrap()
         .port();
     let base = format!("http://127.0.0.1:{port}");
-    let error = client_for(&base, PRIVATE_KEY, 2, Duration::from_secs(5))
-        .read_interface_endpoint(&id())
-        .await
-        .unwrap_err();
+    let error = AtlasClient::new(settings(
+        &base,
+        api_key(),
+        ApiVersion::Legacy,
+        2,
+        Duration::from_secs(5),
+    ))
+    .unwrap()
+    .read_interface_endpoint(&id())
+    .await
+    .unwrap_err();
     let AtlasError::GaveUp { attempts, last, .. } = &error else {
         panic!("{error:?}")
     };
@@ -230,7 +194,7 @@ async fn refused_connection_is_retried_then_reported_with_the_cause() {
 #[tokio::test]
 async fn steady_state_reads_cost_one_round_trip() {
     let atlas = atlas_with_endpoint().await;
-    let client = client(&atlas, 4);
+    let client = client(&atlas, api_key(), ApiVersion::Legacy, 4);
     client.read_interface_endpoint(&id()).await.unwrap();
     assert_eq!(
         atlas.request_count(),
@@ -247,7 +211,7 @@ async fn steady_state_reads_cost_one_round_trip() {
 #[tokio::test]
 async fn hundred_parallel_reads_share_one_nonce() {
     let atlas = atlas_with_endpoint().await;
-    let client = Arc::new(client(&atlas, 0));
+    let client = Arc::new(client(&atlas, api_key(), ApiVersion::Legacy, 0));
     let reads: Vec<_> = (0..100)
         .map(|_| {
             let client = Arc::clone(&client);
@@ -264,7 +228,7 @@ async fn hundred_parallel_reads_share_one_nonce() {
 #[tokio::test]
 async fn stale_nonce_gets_a_fresh_answer_without_using_a_retry() {
     let atlas = atlas_with_endpoint().await;
-    let client = client(&atlas, 0);
+    let client = client(&atlas, api_key(), ApiVersion::Legacy, 0);
     client.read_interface_endpoint(&id()).await.unwrap();
     atlas.expire_nonces();
     let endpoint = client.read_interface_endpoint(&id()).await.unwrap();
@@ -280,7 +244,16 @@ async fn stale_nonce_gets_a_fresh_answer_without_using_a_retry() {
 #[tokio::test]
 async fn wrong_private_key_is_reported_after_one_fresh_challenge() {
     let atlas = atlas_with_endpoint().await;
-    let client = client_for(&atlas.url(), "wrong", 4, Duration::from_secs(5));
+    let client = client_with_timeout(
+        &atlas,
+        Credentials::ApiKey {
+            public_key: PUBLIC_KEY.into(),
+            private_key: "wrong".into(),
+        },
+        ApiVersion::Legacy,
+        4,
+        Duration::from_secs(5),
+    );
     let error = client.read_interface_endpoint(&id()).await.unwrap_err();
     assert!(
         matches!(&error, AtlasError::Api(api) if api.status == 401 && api.error_code.is_none()),
@@ -304,7 +277,7 @@ async fn body_over_one_mebibyte_is_refused() {
         content_type: "application/json".into(),
         body: vec![b' '; 2 * 1024 * 1024],
     });
-    let error = client(&atlas, 4)
+    let error = client(&atlas, api_key(), ApiVersion::Legacy, 4)
         .read_interface_endpoint(&id())
         .await
         .unwrap_err();
@@ -327,7 +300,7 @@ async fn html_instead_of_json_is_an_unexpected_body_with_its_start() {
         content_type: "text/html".into(),
         body: b"<html><body>Proxy login</body></html>".to_vec(),
     });
-    let error = client(&atlas, 4)
+    let error = client(&atlas, api_key(), ApiVersion::Legacy, 4)
         .read_interface_endpoint(&id())
         .await
         .unwrap_err();

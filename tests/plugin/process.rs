@@ -2,8 +2,6 @@
 //! mutual TLS: SIGTERM and SIGHUP end it cleanly, its parent's death ends it, and it backs off
 //! when `accept` fails for want of descriptors.
 
-mod plugin_client;
-
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -11,14 +9,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::plugin_client::{
+    ClientIdentity, configure, connect, endpoint_config, object, parse_handshake, read_request,
+    terraform_like_certificate, text,
+};
 use fake_atlas::{
     Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
 };
-use plugin_client::{ClientIdentity, connect, parse_handshake, terraform_like_certificate};
 use rustls::pki_types::CertificateDer;
 use terraform_provider_atlas::proto::tfplugin6 as proto;
 use terraform_provider_atlas::proto::tfplugin6::provider_client::ProviderClient;
-use terraform_provider_atlas::provider::value::Value;
 use tokio::net::UnixStream;
 use tonic::transport::Channel;
 
@@ -143,15 +143,6 @@ async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> Option<D
     None
 }
 
-fn object(entries: &[(&str, Value)]) -> Value {
-    Value::Object(
-        entries
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), value.clone()))
-            .collect(),
-    )
-}
-
 /// A termination signal during a read that hangs at Atlas: the read is answered "Read
 /// Cancelled", the socket file is removed and the process exits 0.
 async fn signal_ends_a_hanging_read_cleanly(name: &str) {
@@ -161,33 +152,9 @@ async fn signal_ends_a_hanging_read_cleanly(name: &str) {
     let identity = terraform_like_certificate();
     let mut provider = Started::provider(&identity);
     let mut client = provider.client(&identity).await;
-    client
-        .configure_provider(proto::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
-            config: Some(object(&[("base_url", Value::String(atlas.url()))]).encode()),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap();
-    let config = object(&[
-        ("project_id", Value::String(PROJECT_ID.into())),
-        ("private_link_id", Value::String(PRIVATE_LINK_ID.into())),
-        ("interface_endpoint_id", Value::String(ENDPOINT.into())),
-        ("connection_status", Value::Null),
-        ("error_message", Value::Null),
-        ("delete_requested", Value::Null),
-        ("id", Value::Null),
-    ]);
-    let reading = tokio::spawn(async move {
-        client
-            .read_data_source(proto::read_data_source::Request {
-                type_name: "atlas_interface_endpoint".into(),
-                config: Some(config.encode()),
-                provider_meta: None,
-                client_capabilities: None,
-            })
-            .await
-    });
+    configure(&mut client, object(&[("base_url", text(&atlas.url()))])).await;
+    let config = endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT));
+    let reading = tokio::spawn(async move { client.read_data_source(read_request(config)).await });
     wait_until(Duration::from_secs(30), || {
         atlas
             .requests()

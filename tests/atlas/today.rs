@@ -5,80 +5,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_atlas::{
-    CLIENT_ID, CLIENT_SECRET, Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID,
-    PUBLIC_KEY,
-};
+use fake_atlas::{CLIENT_SECRET, FakeAtlas, Fault, PRIVATE_LINK_ID, PROJECT_ID};
 use terraform_provider_atlas::atlas::{
-    ApiVersion, AtlasClient, AtlasError, ClientSettings, Credentials, InterfaceEndpointId,
-    RetryPolicy, RouteFamily, TimeoutPhase,
+    ApiVersion, AtlasError, Credentials, RouteFamily, TimeoutPhase,
 };
-use url::Url;
 
-const ENDPOINT: &str = "vpce-0a0000000000000a1";
-
-fn id() -> InterfaceEndpointId {
-    InterfaceEndpointId {
-        project_id: PROJECT_ID.into(),
-        private_link_id: PRIVATE_LINK_ID.into(),
-        interface_endpoint_id: ENDPOINT.into(),
-    }
-}
-
-fn api_key() -> Credentials {
-    Credentials::ApiKey {
-        public_key: PUBLIC_KEY.into(),
-        private_key: PRIVATE_KEY.into(),
-    }
-}
-
-fn service_account(secret: &str) -> Credentials {
-    Credentials::ServiceAccount {
-        client_id: CLIENT_ID.into(),
-        client_secret: secret.into(),
-    }
-}
-
-fn client(
-    atlas: &FakeAtlas,
-    credentials: Credentials,
-    api_version: ApiVersion,
-    max_retries: u32,
-) -> AtlasClient {
-    client_with_timeout(
-        atlas,
-        credentials,
-        api_version,
-        max_retries,
-        Duration::from_secs(10),
-    )
-}
-
-fn client_with_timeout(
-    atlas: &FakeAtlas,
-    credentials: Credentials,
-    api_version: ApiVersion,
-    max_retries: u32,
-    request_timeout: Duration,
-) -> AtlasClient {
-    AtlasClient::new(ClientSettings {
-        base_url: Url::parse(&atlas.url()).unwrap(),
-        credentials,
-        api_version,
-        user_agent: "terraform-provider-atlas/test terraform/test".into(),
-        request_timeout,
-        connect_timeout: request_timeout,
-        retry: RetryPolicy::with_max_retries(max_retries),
-        extra_roots: Vec::new(),
-    })
-    .unwrap()
-}
-
-async fn atlas_with_endpoint() -> FakeAtlas {
-    let atlas = FakeAtlas::start().await;
-    atlas.put(ENDPOINT, Endpoint::with_status("AVAILABLE"));
-    atlas
-}
+use crate::{
+    ENDPOINT, api_key, atlas_with_endpoint, client, client_with_timeout, id, service_account,
+};
 
 fn v1_requests(atlas: &FakeAtlas) -> usize {
     atlas
@@ -203,7 +137,7 @@ async fn token_bucket_429_without_retry_after_waits_what_the_body_says() {
     let atlas = atlas_with_endpoint().await;
     let client = client(&atlas, api_key(), ApiVersion::Legacy, 4);
     client.read_interface_endpoint(&id()).await.unwrap();
-    atlas.push_fault(Fault::rate_limited_token_bucket(3));
+    atlas.push_fault(Fault::rate_limited_token_bucket(1));
     let before = atlas.request_count();
     client.read_interface_endpoint(&id()).await.unwrap();
     let requests = atlas.requests();
@@ -211,7 +145,7 @@ async fn token_bucket_429_without_retry_after_waits_what_the_body_says() {
     assert_eq!(limited.status, 429);
     assert_eq!(retried.status, 200);
     let gap = retried.at - limited.at;
-    assert!(gap >= Duration::from_secs(3), "waited only {gap:?}");
+    assert!(gap >= Duration::from_secs(1), "waited only {gap:?}");
 }
 
 #[tokio::test]
@@ -410,9 +344,10 @@ async fn a_token_that_expires_mid_run_is_renewed() {
         ApiVersion::Versioned,
         0,
     );
-    for _ in 0..6 {
+    // Renewed at half its life: the third read, 1.4 s in, needs a second token.
+    for _ in 0..4 {
         client.read_interface_endpoint(&id()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(900)).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
     }
     assert!(atlas.token_requests() >= 2, "{}", atlas.token_requests());
     assert!(
@@ -461,7 +396,8 @@ async fn a_wrong_secret_is_a_401_from_the_token_route() {
 #[tokio::test]
 async fn a_rate_limited_token_endpoint_is_retried_then_reported() {
     let atlas = atlas_with_endpoint().await;
-    atlas.rate_limit_tokens(true);
+    let window = Duration::from_secs(1);
+    atlas.rate_limit_tokens_for(window);
     let started = Instant::now();
     let error = client(
         &atlas,
@@ -482,8 +418,8 @@ async fn a_rate_limited_token_endpoint_is_retried_then_reported() {
         "{error:?}"
     );
     assert_eq!(atlas.token_requests(), 2);
-    // The body's window is one minute: the retry waited for it.
-    assert!(started.elapsed() >= Duration::from_secs(60));
+    // The retry waited for the window the answer stated.
+    assert!(started.elapsed() >= window);
 }
 
 #[tokio::test]

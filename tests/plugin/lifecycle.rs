@@ -2,16 +2,16 @@
 //! when Terraform's connection closes, stopping reads in flight when serving ends, and serving
 //! Terraform while other local processes flood the socket.
 
-mod plugin_client;
-
 use std::time::{Duration, Instant};
 
-use fake_atlas::{
-    Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
+use crate::plugin_client::{
+    Plugin, configure, endpoint_config, keys_only_environment, object, read_request,
+    terraform_like_certificate, text,
 };
-use plugin_client::{Plugin, terraform_like_certificate};
+use fake_atlas::{Endpoint, FakeAtlas, Fault, PRIVATE_LINK_ID, PROJECT_ID};
 use terraform_provider_atlas::plugin::Lifetime;
 use terraform_provider_atlas::plugin::accept::HANDSHAKE_DEADLINE;
+use terraform_provider_atlas::plugin::lifetime::HOST_RECONNECT_GRACE;
 use terraform_provider_atlas::proto::tfplugin6 as proto;
 use terraform_provider_atlas::proto::tfplugin6::provider_client::ProviderClient;
 use terraform_provider_atlas::provider::AtlasProvider;
@@ -81,46 +81,13 @@ impl DataSource for PanickingDataSource {
     }
 }
 
-fn keys_only_environment() -> terraform_provider_atlas::provider::Environment {
-    Box::new(|name: &str| match name {
-        "MONGODB_ATLAS_PUBLIC_API_KEY" => Some(PUBLIC_KEY.to_owned()),
-        "MONGODB_ATLAS_PRIVATE_API_KEY" => Some(PRIVATE_KEY.to_owned()),
-        _ => None,
-    })
+fn endpoint_ids(id: &str) -> Value {
+    endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(id))
 }
 
-fn object(entries: &[(&str, Value)]) -> Value {
-    Value::Object(
-        entries
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), value.clone()))
-            .collect(),
-    )
-}
-
-fn endpoint_config(endpoint: &str) -> Value {
-    object(&[
-        ("project_id", Value::String(PROJECT_ID.into())),
-        ("private_link_id", Value::String(PRIVATE_LINK_ID.into())),
-        ("interface_endpoint_id", Value::String(endpoint.into())),
-        ("connection_status", Value::Null),
-        ("error_message", Value::Null),
-        ("delete_requested", Value::Null),
-        ("id", Value::Null),
-    ])
-}
-
-async fn configure(client: &mut ProviderClient<Channel>, base_url: &str) {
-    let diagnostics = client
-        .configure_provider(proto::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
-            config: Some(object(&[("base_url", Value::String(base_url.into()))]).encode()),
-            client_capabilities: None,
-        })
-        .await
-        .expect("ConfigureProvider answers")
-        .into_inner()
-        .diagnostics;
+/// Configures the provider with only `base_url` (the keys come from the environment).
+async fn configure_base_url(client: &mut ProviderClient<Channel>, base_url: &str) {
+    let diagnostics = configure(client, object(&[("base_url", text(base_url))])).await;
     assert!(
         diagnostics
             .iter()
@@ -164,7 +131,7 @@ async fn a_panicking_data_source_is_an_error_diagnostic_and_the_plugin_keeps_ser
     let validated = client
         .validate_data_resource_config(proto::validate_data_resource_config::Request {
             type_name: "atlas_panicking".into(),
-            config: Some(endpoint_config(PANICS_IN_VALIDATION).encode()),
+            config: Some(endpoint_ids(PANICS_IN_VALIDATION).encode()),
         })
         .await
         .expect("a panic is an answer, not a broken connection")
@@ -175,11 +142,11 @@ async fn a_panicking_data_source_is_an_error_diagnostic_and_the_plugin_keeps_ser
         "index out of bounds",
     );
 
-    configure(&mut client, "http://127.0.0.1:9").await;
+    configure_base_url(&mut client, "http://127.0.0.1:9").await;
     let read = client
         .read_data_source(proto::read_data_source::Request {
             type_name: "atlas_panicking".into(),
-            config: Some(endpoint_config("vpce-0a0000000000000a1").encode()),
+            config: Some(endpoint_ids("vpce-0a0000000000000a1").encode()),
             provider_meta: None,
             client_capabilities: None,
         })
@@ -277,7 +244,7 @@ async fn a_closed_host_connection_ends_the_server_and_removes_the_socket() {
     )
     .await;
     // Not before any connection was served: Terraform has not connected yet.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(!plugin.served.is_finished());
 
     let mut client = plugin.provider(Some(&identity)).await;
@@ -300,7 +267,7 @@ async fn a_closed_host_connection_ends_the_server_and_removes_the_socket() {
 async fn a_second_connection_within_the_grace_period_keeps_the_server() {
     let identity = terraform_like_certificate();
     let provider = AtlasProvider::with_environment(Box::new(|_: &str| None));
-    let grace = Duration::from_secs(3);
+    let grace = Duration::from_secs(1);
     let mut plugin =
         Plugin::start_with(provider, Some(identity.pem.clone()), host_rule(grace)).await;
     let mut first = plugin.provider(Some(&identity)).await;
@@ -312,7 +279,7 @@ async fn a_second_connection_within_the_grace_period_keeps_the_server() {
     // A reconnect (grpc-go's, or a reattaching Terraform) arrives well within the grace period.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut second = plugin.provider(Some(&identity)).await;
-    tokio::time::sleep(grace + Duration::from_secs(1)).await;
+    tokio::time::sleep(grace + Duration::from_millis(500)).await;
     assert!(
         !plugin.served.is_finished(),
         "the plugin ended with a connection open"
@@ -338,7 +305,8 @@ async fn without_the_host_rule_the_server_outlives_every_connection() {
             .await
             .unwrap();
         drop(client);
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Longer than the grace the host rule gives after the last connection closed.
+        tokio::time::sleep(HOST_RECONNECT_GRACE + Duration::from_millis(500)).await;
         assert!(!plugin.served.is_finished());
         assert!(plugin.socket.exists());
     }
@@ -359,15 +327,10 @@ async fn ending_the_serve_cancels_a_read_in_flight_and_removes_the_socket() {
     )
     .await;
     let mut client = plugin.provider(Some(&identity)).await;
-    configure(&mut client, &atlas.url()).await;
+    configure_base_url(&mut client, &atlas.url()).await;
     let reading = tokio::spawn(async move {
         client
-            .read_data_source(proto::read_data_source::Request {
-                type_name: "atlas_interface_endpoint".into(),
-                config: Some(endpoint_config(endpoint).encode()),
-                provider_meta: None,
-                client_capabilities: None,
-            })
+            .read_data_source(read_request(endpoint_ids(endpoint)))
             .await
     });
     let deadline = Instant::now() + Duration::from_secs(30);

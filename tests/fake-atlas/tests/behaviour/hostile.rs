@@ -1,11 +1,9 @@
 //! The hostile faults: Atlas's real error answers, redirects, endless bodies and status lines
 //! that never complete. Faults skip the token endpoint.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{V2, bearer_get, client, raw_get, v2_link};
+use crate::common::{V2, bearer_get, client, raw_get, v2_link};
 use fake_atlas::{CLIENT_ID, CLIENT_SECRET, FakeAtlas, Fault, TOKEN_PATH};
 use tokio::io::AsyncReadExt;
 

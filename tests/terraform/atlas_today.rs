@@ -3,9 +3,7 @@
 
 use fake_atlas::{CLIENT_ID, CLIENT_SECRET, Endpoint, Fault, PRIVATE_LINK_ID, PROJECT_ID};
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const ROUTE_WARNING: &str = "Warning: Atlas No Longer Serves the v1.0 Route";
 
@@ -277,7 +275,7 @@ async fn a_rate_limited_token_endpoint_says_what_to_do() {
     workspace.set_env("MONGODB_ATLAS_CLIENT_SECRET", CLIENT_SECRET);
     workspace.atlas.rate_limit_tokens(true);
     // No retry here, so the test does not wait out the one-minute window; the retry itself is
-    // tested against the client in tests/atlas_routes_and_auth.rs.
+    // tested against the client in tests/atlas/today.rs.
     many_reads(&workspace, 1, "  max_retries = 0\n");
     let plan = workspace.plan().await;
     plan.assert_failure();

@@ -1,13 +1,11 @@
 //! How the fake authenticates: the service-account token endpoint and bearer tokens, and digest
 //! challenges whose realm and nonce need RFC 7230 escapes, answered by a real digest client.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{Answer, DigestSession, V2, client, get_with, v2_link};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Answer, DigestSession, V2, client, get_with, v2_link};
 use fake_atlas::{CLIENT_ID, CLIENT_SECRET, FakeAtlas, PRIVATE_KEY, TOKEN_PATH};
 
 /// `POST /api/oauth/token` as Atlas documents it: Basic credentials, a form body.
@@ -148,6 +146,26 @@ async fn a_rate_limited_token_endpoint_answers_atlas_429_before_checking_credent
     let answer = request_token(&atlas, CLIENT_ID, CLIENT_SECRET, "client_credentials").await;
     assert_eq!(answer.status, 200);
     assert_eq!(atlas.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn a_short_token_rate_limit_window_is_sent_as_retry_after() {
+    let atlas = FakeAtlas::start().await;
+    atlas.rate_limit_tokens_for(Duration::from_millis(1500));
+    let answer = request_token(&atlas, CLIENT_ID, CLIENT_SECRET, "client_credentials").await;
+    assert_eq!(answer.status, 429);
+    assert_eq!(answer.header("retry-after").as_deref(), Some("2"));
+    assert_eq!(
+        answer.json()["parameters"],
+        serde_json::json!(["/api/oauth/token", 50, 1])
+    );
+    atlas.rate_limit_tokens(true);
+    let answer = request_token(&atlas, CLIENT_ID, CLIENT_SECRET, "client_credentials").await;
+    assert_eq!(
+        answer.header("retry-after"),
+        None,
+        "Atlas's minute is said in the body alone"
+    );
 }
 
 #[tokio::test]

@@ -7,9 +7,7 @@
 use fake_atlas::{Endpoint, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY};
 use serde_json::Value as Json;
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios

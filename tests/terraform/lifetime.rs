@@ -2,8 +2,6 @@
 //! mid-read, Terraform leaves no provider process and no socket file behind, also when a wrapper
 //! script that does not exec stands between them; a `--debug` provider outlives every command.
 
-mod support;
-
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -11,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use fake_atlas::{Endpoint, Fault, PRIVATE_KEY, PUBLIC_KEY};
-use support::*;
+use terraform_provider_atlas::plugin::lifetime::HOST_RECONNECT_GRACE;
 
 const ENDPOINT: &str = "vpce-0a0000000000000a1";
 
@@ -206,7 +205,7 @@ async fn a_debug_provider_outlives_each_terraform_command() {
         workspace.plan().await.assert_success();
         // Longer than the grace period the host rule would give after Terraform's connection
         // closed: that rule is off in debug mode.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        tokio::time::sleep(HOST_RECONNECT_GRACE + Duration::from_millis(500)).await;
         assert!(
             debug.try_wait().unwrap().is_none(),
             "the debug provider exited after terraform command {command}"

@@ -1,18 +1,16 @@
 //! End-to-end with the real `terraform`: the networks people really have (proxies, private CAs),
 //! debug mode, and logs Terraform understands that never carry a secret.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::*;
 use fake_atlas::tls::TestAuthority;
 use fake_atlas::{
     CLIENT_ID, CLIENT_SECRET, Endpoint, FakeAtlas, FakeProxy, Fault, PRIVATE_KEY, PRIVATE_LINK_ID,
     PROJECT_ID, PUBLIC_KEY,
 };
-use support::*;
 
 const ENDPOINT: &str = "vpce-0a0000000000000a1";
 

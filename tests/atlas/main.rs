@@ -1,0 +1,101 @@
+//! The Atlas client against the fake Atlas on 127.0.0.1, whole answers through the client:
+//! `faults` (retries, timeouts, digest sessions, body limits), `today` (the v1.0 and v2 routes,
+//! Atlas's real rate-limit and error answers, hostile answers, service-account tokens) and
+//! `tls` (certificates towards Atlas).
+
+mod faults;
+mod tls;
+mod today;
+
+use std::time::Duration;
+
+use fake_atlas::{
+    CLIENT_ID, Endpoint, FakeAtlas, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
+};
+use terraform_provider_atlas::atlas::{
+    ApiVersion, AtlasClient, ClientSettings, Credentials, InterfaceEndpointId, RetryPolicy,
+};
+use url::Url;
+
+/// The endpoint `atlas_with_endpoint` serves.
+const ENDPOINT: &str = "vpce-0a0000000000000a1";
+
+fn id() -> InterfaceEndpointId {
+    InterfaceEndpointId {
+        project_id: PROJECT_ID.into(),
+        private_link_id: PRIVATE_LINK_ID.into(),
+        interface_endpoint_id: ENDPOINT.into(),
+    }
+}
+
+fn api_key() -> Credentials {
+    Credentials::ApiKey {
+        public_key: PUBLIC_KEY.into(),
+        private_key: PRIVATE_KEY.into(),
+    }
+}
+
+fn service_account(secret: &str) -> Credentials {
+    Credentials::ServiceAccount {
+        client_id: CLIENT_ID.into(),
+        client_secret: secret.into(),
+    }
+}
+
+/// A client of `base_url` with no extra CA.
+fn settings(
+    base_url: &str,
+    credentials: Credentials,
+    api_version: ApiVersion,
+    max_retries: u32,
+    request_timeout: Duration,
+) -> ClientSettings {
+    ClientSettings {
+        base_url: Url::parse(base_url).unwrap(),
+        credentials,
+        api_version,
+        user_agent: "terraform-provider-atlas/test terraform/test".into(),
+        request_timeout,
+        connect_timeout: request_timeout,
+        retry: RetryPolicy::with_max_retries(max_retries),
+        extra_roots: Vec::new(),
+    }
+}
+
+fn client(
+    atlas: &FakeAtlas,
+    credentials: Credentials,
+    api_version: ApiVersion,
+    max_retries: u32,
+) -> AtlasClient {
+    client_with_timeout(
+        atlas,
+        credentials,
+        api_version,
+        max_retries,
+        Duration::from_secs(10),
+    )
+}
+
+fn client_with_timeout(
+    atlas: &FakeAtlas,
+    credentials: Credentials,
+    api_version: ApiVersion,
+    max_retries: u32,
+    request_timeout: Duration,
+) -> AtlasClient {
+    AtlasClient::new(settings(
+        &atlas.url(),
+        credentials,
+        api_version,
+        max_retries,
+        request_timeout,
+    ))
+    .unwrap()
+}
+
+async fn atlas_with_endpoint() -> FakeAtlas {
+    let atlas = FakeAtlas::start().await;
+    atlas.put(ENDPOINT, Endpoint::with_status("AVAILABLE"));
+    atlas
+}
