@@ -19,10 +19,8 @@
 //! the tests use.
 //!
 //! Alongside them: [`logging`] writes the JSON log lines Terraform reads from a plugin's stderr,
-//! [`proto`] holds the code generated from `proto/`, and [`allocator`] is the process's memory
-//! allocator (glibc's `malloc` with a cache of freed blocks for the serving thread).
+//! and [`proto`] holds the code generated from `proto/`.
 
-pub mod allocator;
 pub mod atlas;
 pub mod logging;
 pub mod plugin;

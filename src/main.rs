@@ -2,11 +2,8 @@
 //! and serves the provider until Terraform shuts it down or goes away. `--debug` serves for a
 //! debugger instead, and `--version` prints the version.
 
-// The entry point is the C library's `main`, not Rust's runtime start: see `main` below.
-#![no_main]
-
-use std::ffi::{c_char, c_int};
 use std::io::Write;
+use std::process::ExitCode;
 
 use terraform_provider_atlas::plugin::lifetime::{self, Parent};
 use terraform_provider_atlas::plugin::{self, Lifetime, PluginEnvironment, handshake};
@@ -18,11 +15,6 @@ use tokio_util::sync::CancellationToken;
 /// The provider's address, for `TF_REATTACH_PROVIDERS`.
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/local/atlas";
 
-/// `malloc` with a per-thread cache of freed blocks in front (see the module).
-#[global_allocator]
-static ALLOCATOR: terraform_provider_atlas::allocator::CachingAllocator =
-    terraform_provider_atlas::allocator::CachingAllocator;
-
 const USAGE: &str = "usage: terraform-provider-atlas [--version | --debug]\n\
                      Terraform starts this plugin itself; --debug serves it for a debugger (see the README).";
 
@@ -31,49 +23,13 @@ enum Mode {
     Debug,
 }
 
-/// The process's entry point, called by the C library in place of Rust's runtime start-up.
-///
-/// Rust's start-up (a `fn main`) also finds the main thread's stack, for its overflow message,
-/// by reading and parsing /proc/self/maps: about 0.06 ms of CPU of the 0.7 that starting any
-/// Rust program costs here, paid at each of Terraform's three starts per plan
-/// (docs/performance.md, Decisions). What else it does that this process relies on is done
-/// here: descriptors 0 to 2 are made valid, SIGPIPE is ignored (a closed pipe is an error to
-/// handle, not a reason to die), and a panic that reaches the top unwinds (every destructor
-/// runs, the socket file's owner's among them) and ends the process with status 101. Only the
-/// overflow message is lost: a stack overflow still ends the process, by SIGSEGV.
-#[unsafe(no_mangle)]
-pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    open_standard_descriptors();
-    // This thread runs the whole provider (a current-thread runtime) and lives as long as the
-    // process, so its cache is never left behind.
-    terraform_provider_atlas::allocator::CachingAllocator::cache_this_thread();
-    // SAFETY: setting a signal's disposition to "ignore" before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    }
-    match std::panic::catch_unwind(run) {
-        Ok(status) => c_int::from(status),
-        Err(_) => 101,
-    }
-}
-
-/// Points any of descriptors 0, 1 and 2 that is closed at /dev/null, so that no file or socket
-/// opened later takes its number (and a log line written to stderr lands in it).
-fn open_standard_descriptors() {
-    for descriptor in 0..=2 {
-        // SAFETY: F_GETFD only queries the descriptor; open returns a new descriptor, the
-        // lowest free one, which is the closed one being filled.
-        unsafe {
-            if libc::fcntl(descriptor, libc::F_GETFD) == -1 {
-                let flags = if descriptor == 0 {
-                    libc::O_RDONLY
-                } else {
-                    libc::O_WRONLY
-                };
-                libc::open(c"/dev/null".as_ptr(), flags);
-            }
-        }
-    }
+/// Rust's start-up has already made descriptors 0 to 2 valid (a closed one points at /dev/null,
+/// so the socket never takes stderr's number) and set SIGPIPE to be ignored (a vanished
+/// Terraform is an error to handle, not a reason to die); tests/plugin/process.rs checks both.
+/// A panic that reaches the top unwinds, running every destructor (the socket file's owner's
+/// among them), and ends the process with status 101.
+fn main() -> ExitCode {
+    ExitCode::from(run())
 }
 
 /// The program; its exit status.

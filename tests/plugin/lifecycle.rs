@@ -171,25 +171,6 @@ async fn a_panicking_data_source_is_an_error_diagnostic_and_the_plugin_keeps_ser
     assert!(!plugin.served.is_finished());
 }
 
-/// The executable links GCC's unwinder statically (build.rs), and so does this test binary: the
-/// panics above were caught by the same unwinder the plugin ships with, not by libgcc_s.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[test]
-fn the_panics_above_unwind_through_the_statically_linked_unwinder() {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    assert!(
-        !maps.contains("libgcc_s"),
-        "this test binary loaded libgcc_s.so, so its panic tests prove nothing about the \
-         executable's static unwinder:\n{maps}"
-    );
-    // And it is the unwinder that catches: a panic crossing frames is caught here.
-    let caught = std::panic::catch_unwind(|| {
-        let nested = || -> u8 { panic!("unwinding through the static unwinder") };
-        nested()
-    });
-    assert!(caught.is_err());
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn get_functions_answers_with_no_functions() {
     let identity = terraform_like_certificate();
