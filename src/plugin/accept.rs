@@ -1,14 +1,18 @@
 //! The accept loop of the plugin socket, built to keep serving Terraform while other local
 //! processes misbehave: a bound on connections (half-open handshakes included), deadlines on
-//! each TLS handshake, silent peers dropped first when room is short, and a capped backoff with
-//! rate-limited logs when `accept` fails.
+//! each TLS handshake, silent peers dropped first when room is short (plaintext ones too), and
+//! a capped backoff when `accept` fails; what a peer can cause over and over (failed accepts,
+//! failed handshakes) is logged at most once per interval, with a count.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
+use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use socket2::SockRef;
+use tokio::io::Interest;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc};
 use tokio::task::AbortHandle;
@@ -40,13 +44,14 @@ pub const MAX_CONNECTIONS: usize = 512;
 const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(250);
 
-/// At most one log line about failing accepts per interval; the others are counted into it.
-const ACCEPT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// At most one log line per interval about failing accepts, and one about failed TLS
+/// handshakes; the others are counted into the next line.
+pub const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Accepts connections until `shutdown`, finishing TLS handshakes concurrently so that one slow
 /// or hostile peer cannot hold up the others. A peer that fails the handshake (no certificate,
-/// another certificate, too slow) is logged and dropped. Established connections are counted
-/// in `open`.
+/// another certificate, too slow) is dropped, and counted into a log line written at most once
+/// per [`FAILURE_LOG_INTERVAL`]. Established connections are counted in `open`.
 ///
 /// When every slot is taken, or descriptors run out, the oldest peer that has sent nothing yet
 /// is dropped to make room: it is not Terraform, whose ClientHello follows its connect at once,
@@ -58,12 +63,21 @@ pub fn accept_connections(
     open: OpenConnections,
 ) -> ReceiverStream<io::Result<PluginConnection>> {
     let (sender, receiver) = mpsc::channel(16);
-    let acceptor = acceptor.map(Arc::new);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let silent = SilentPeers::default();
+    let handshakes = Handshakes {
+        acceptor: acceptor.map(Arc::new),
+        open,
+        sender,
+        silent: SilentPeers::default(),
+        refused: Arc::new(RateLimitedLog::new(
+            "refused a plugin connection: TLS handshake failed",
+        )),
+    };
+    let silent = handshakes.silent.clone();
     tokio::spawn(async move {
         let mut backoff = ACCEPT_BACKOFF_FIRST;
-        let mut errors = AcceptErrors::default();
+        let accept_errors =
+            RateLimitedLog::new("accepting a plugin connection failed; retrying after a pause");
         let mut peer = 0u64;
         loop {
             // Waiting for a slot before accepting leaves further peers in the kernel's backlog
@@ -102,7 +116,12 @@ pub fn accept_connections(
                         backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                         pause
                     };
-                    errors.record(&error, pause);
+                    accept_errors.record(Instant::now(), || {
+                        vec![
+                            ("error", error.to_string().into()),
+                            ("retry_in_ms", (pause.as_millis() as u64).into()),
+                        ]
+                    });
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
                         _ = tokio::time::sleep(pause) => {}
@@ -110,69 +129,87 @@ pub fn accept_connections(
                     continue;
                 }
             };
-            match &acceptor {
-                None => {
-                    let connection = PluginConnection::plain(stream, slot, &open);
-                    if sender.send(Ok(connection)).await.is_err() {
-                        break;
-                    }
-                }
-                Some(acceptor) => {
-                    peer += 1;
-                    let handshake = handshake(
-                        peer,
-                        stream,
-                        Arc::clone(acceptor),
-                        slot,
-                        open.clone(),
-                        sender.clone(),
-                        silent.clone(),
-                    );
-                    silent.spawn(peer, handshake);
-                }
-            }
+            peer += 1;
+            let handshake = handshakes.clone().run(peer, stream, slot);
+            silent.spawn(peer, handshake);
         }
+        // What was counted and not yet logged is said once, as serving ends.
+        accept_errors.flush();
+        handshakes.refused.flush();
     });
     ReceiverStream::new(receiver)
 }
 
-/// One peer's TLS handshake, within [`FIRST_BYTE_DEADLINE`] and [`HANDSHAKE_DEADLINE`]; the
-/// established connection goes to `sender`.
-async fn handshake(
-    peer: u64,
-    stream: UnixStream,
-    acceptor: Arc<TlsAcceptor>,
-    slot: OwnedSemaphorePermit,
+/// What every peer's handshake task shares.
+#[derive(Clone)]
+struct Handshakes {
+    /// Terraform's TLS; `None` serves plaintext (`--debug`, or no `PLUGIN_CLIENT_CERT`).
+    acceptor: Option<Arc<TlsAcceptor>>,
     open: OpenConnections,
+    /// Where established connections go, to be served.
     sender: mpsc::Sender<io::Result<PluginConnection>>,
     silent: SilentPeers,
-) {
-    let started = tokio::time::Instant::now();
-    let first_byte = tokio::time::timeout(FIRST_BYTE_DEADLINE, stream.readable()).await;
-    silent.spoke(peer);
-    if !matches!(first_byte, Ok(Ok(()))) {
-        logging::debug(
-            "dropped a plugin connection: nothing sent within the deadline",
-            &[],
-        );
-        return;
-    }
-    match tokio::time::timeout_at(started + HANDSHAKE_DEADLINE, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => {
-            let connection = PluginConnection::tls(tls, slot, &open);
-            let _ = sender.send(Ok(connection)).await;
+    refused: Arc<RateLimitedLog>,
+}
+
+impl Handshakes {
+    /// One peer's first byte within [`FIRST_BYTE_DEADLINE`], then its TLS handshake within
+    /// [`HANDSHAKE_DEADLINE`]; the established connection goes to be served. A plaintext peer
+    /// is served once it has spoken, so silent ones are dropped first there too.
+    async fn run(self, peer: u64, stream: UnixStream, slot: OwnedSemaphorePermit) {
+        let started = tokio::time::Instant::now();
+        let first_byte = tokio::time::timeout(FIRST_BYTE_DEADLINE, first_byte(&stream)).await;
+        self.silent.spoke(peer);
+        if !matches!(first_byte, Ok(Ok(()))) {
+            logging::debug(
+                "dropped a plugin connection: nothing sent within the deadline",
+                &[],
+            );
+            return;
         }
-        Ok(Err(error)) => logging::warn(
-            "refused a plugin connection: TLS handshake failed",
-            &[("error", error.to_string().into())],
-        ),
-        Err(_) => logging::debug(
-            "dropped a plugin connection: no TLS handshake within the deadline",
-            &[(
-                "deadline_ms",
-                (HANDSHAKE_DEADLINE.as_millis() as u64).into(),
-            )],
-        ),
+        let Some(acceptor) = &self.acceptor else {
+            let connection = PluginConnection::plain(stream, slot, &self.open);
+            let _ = self.sender.send(Ok(connection)).await;
+            return;
+        };
+        match tokio::time::timeout_at(started + HANDSHAKE_DEADLINE, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => {
+                let connection = PluginConnection::tls(tls, slot, &self.open);
+                let _ = self.sender.send(Ok(connection)).await;
+            }
+            // A local process can fail handshakes as fast as it can connect (half a million in
+            // 5 s): one line per interval, with the count.
+            Ok(Err(error)) => self
+                .refused
+                .record(Instant::now(), || vec![("error", error.to_string().into())]),
+            Err(_) => logging::debug(
+                "dropped a plugin connection: no TLS handshake within the deadline",
+                &[(
+                    "deadline_ms",
+                    (HANDSHAKE_DEADLINE.as_millis() as u64).into(),
+                )],
+            ),
+        }
+    }
+}
+
+/// Waits until the peer has sent a byte, or closed, without reading it.
+///
+/// A readable event alone proves nothing: tokio's `readable()` may resolve with nothing to read
+/// (its docs call this a false positive), and for a freshly accepted Unix socket it resolved at
+/// once, so every silent peer counted as having spoken. When the slots filled, the only peers
+/// left to drop were those not yet polled, the newest, Terraform's among them. A peek (`recv`
+/// with `MSG_PEEK`) asks the kernel; when it would block, tokio's readiness is cleared and the
+/// wait goes on.
+async fn first_byte(stream: &UnixStream) -> io::Result<()> {
+    let mut byte = [MaybeUninit::uninit()];
+    loop {
+        stream.readable().await?;
+        match stream.try_io(Interest::READABLE, || SockRef::from(stream).peek(&mut byte)) {
+            Ok(_) => return Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(error) => return Err(error),
+        }
     }
 }
 
@@ -213,31 +250,83 @@ impl SilentPeers {
     }
 }
 
-/// Failed accepts since the last log line about them.
+/// A warning a peer can cause over and over: written at most once per
+/// [`FAILURE_LOG_INTERVAL`], each line with the number of occurrences not logged since the
+/// previous one (`failures_not_logged`).
+struct RateLimitedLog {
+    message: &'static str,
+    state: Mutex<LogState>,
+}
+
 #[derive(Default)]
-struct AcceptErrors {
+struct LogState {
     last_logged: Option<Instant>,
     unlogged: u64,
 }
 
-impl AcceptErrors {
-    fn record(&mut self, error: &io::Error, pause: Duration) {
-        let due = self
-            .last_logged
-            .is_none_or(|logged| logged.elapsed() >= ACCEPT_ERROR_LOG_INTERVAL);
-        if !due {
-            self.unlogged += 1;
-            return;
+impl RateLimitedLog {
+    fn new(message: &'static str) -> Self {
+        Self {
+            message,
+            state: Mutex::default(),
         }
-        logging::warn(
-            "accepting a plugin connection failed; retrying after a pause",
-            &[
-                ("error", error.to_string().into()),
-                ("retry_in_ms", (pause.as_millis() as u64).into()),
-                ("failures_not_logged", self.unlogged.into()),
-            ],
-        );
-        self.last_logged = Some(Instant::now());
-        self.unlogged = 0;
+    }
+
+    /// Counts one occurrence at `now`, and writes the line (with `fields`) when one is due.
+    fn record(
+        &self,
+        now: Instant,
+        fields: impl FnOnce() -> Vec<(&'static str, serde_json::Value)>,
+    ) {
+        if let Some(not_logged) = self.due(now) {
+            let mut fields = fields();
+            fields.push(("failures_not_logged", not_logged.into()));
+            logging::warn(self.message, &fields);
+        }
+    }
+
+    /// Whether a line is due at `now`, with the occurrences it must count; else counts this one.
+    fn due(&self, now: Instant) -> Option<u64> {
+        let mut state = self.state.lock().ok()?;
+        let due = state
+            .last_logged
+            .is_none_or(|logged| now.saturating_duration_since(logged) >= FAILURE_LOG_INTERVAL);
+        if !due {
+            state.unlogged += 1;
+            return None;
+        }
+        state.last_logged = Some(now);
+        Some(std::mem::take(&mut state.unlogged))
+    }
+
+    /// Writes the occurrences counted since the last line, if any.
+    fn flush(&self) {
+        let unlogged = self
+            .state
+            .lock()
+            .map(|mut state| std::mem::take(&mut state.unlogged))
+            .unwrap_or_default();
+        if unlogged > 0 {
+            logging::warn(self.message, &[("failures_not_logged", unlogged.into())]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_per_interval_counting_the_occurrences_between() {
+        let log = RateLimitedLog::new("test");
+        let start = Instant::now();
+        assert_eq!(log.due(start), Some(0), "the first is logged");
+        for millis in 1..=1000 {
+            assert_eq!(log.due(start + Duration::from_millis(millis)), None);
+        }
+        assert_eq!(log.due(start + FAILURE_LOG_INTERVAL), Some(1000));
+        assert_eq!(log.due(start + FAILURE_LOG_INTERVAL), None);
+        assert_eq!(log.due(start + 2 * FAILURE_LOG_INTERVAL), Some(1));
+        assert_eq!(log.state.lock().unwrap().unlogged, 0);
     }
 }

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::plugin_client::{
-    Plugin, configure, endpoint_config, keys_only_environment, object, read_request,
-    terraform_like_certificate, text,
+    ClientIdentity, Plugin, configure, endpoint_config, keys_only_environment, object,
+    read_request, terraform_like_certificate, text,
 };
 use fake_atlas::{Endpoint, FakeAtlas, Fault, PRIVATE_LINK_ID, PROJECT_ID};
 use terraform_provider_atlas::plugin::Lifetime;
@@ -431,4 +431,50 @@ async fn half_sent_client_hellos_are_dropped_after_the_handshake_deadline() {
         "dropped after {took:?}, before the {HANDSHAKE_DEADLINE:?} deadline"
     );
     eprintln!("200 half-sent ClientHellos were dropped after {took:?}");
+}
+
+/// One connection, as Terraform makes it (no retry), to a plugin behind 600 silent ones; how
+/// long it took to be served.
+async fn served_once_after_600_silent_connections(identity: Option<&ClientIdentity>) -> Duration {
+    let plugin = Plugin::start(identity.map(|identity| identity.pem.clone())).await;
+    let silent = hold_connections(&plugin.socket, 600).await;
+    let started = Instant::now();
+    let served = tokio::time::timeout(Duration::from_secs(20), async {
+        let channel = plugin
+            .channel(identity)
+            .await
+            .map_err(|error| format!("{error:?}"))?;
+        ProviderClient::new(channel)
+            .get_metadata(proto::get_metadata::Request {})
+            .await
+            .map_err(|status| status.to_string())
+            .map(|_| ())
+    })
+    .await;
+    let took = started.elapsed();
+    match served {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => panic!("Terraform's one connection failed after {took:?}: {error}"),
+        Err(_) => panic!("Terraform's one connection was not served within 20 s"),
+    }
+    drop(silent);
+    took
+}
+
+/// Issue 21 item 9: 600 silent connections opened after the handshake line and before
+/// Terraform's connect made the plan fail ("Plugin did not respond"): every silent peer counted
+/// as having spoken, so the peers dropped to make room were the newest, Terraform's among them.
+#[tokio::test]
+async fn terraform_connecting_once_after_600_silent_connections_is_served_at_once() {
+    let identity = terraform_like_certificate();
+    let took = served_once_after_600_silent_connections(Some(&identity)).await;
+    eprintln!("served Terraform's one TLS connection {took:?} after 600 silent connections");
+}
+
+/// The same in plaintext (`--debug`, where Terraform reattaches without TLS): silent peers
+/// were handed to the HTTP/2 server, which held all 512 slots waiting for their preface.
+#[tokio::test]
+async fn a_plaintext_connection_after_600_silent_connections_is_served_at_once() {
+    let took = served_once_after_600_silent_connections(None).await;
+    eprintln!("served one plaintext connection {took:?} after 600 silent connections");
 }

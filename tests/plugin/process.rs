@@ -399,3 +399,65 @@ fn the_executable_is_position_independent() {
     assert_eq!(&header[..4], b"\x7fELF");
     assert_eq!(u16::from_le_bytes([header[16], header[17]]), 3, "not a PIE");
 }
+
+/// Issue 21 item 10: 510,801 connect/one byte/close cycles in 5 s gave 510,801 log lines at
+/// `TF_LOG_PROVIDER=WARN`. Failed handshakes are now logged like failed accepts: at most one line
+/// per 10 s, each with the number of failures not logged since the last, and the remainder
+/// once as the provider ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn thousands_of_failed_tls_handshakes_make_a_few_log_lines_that_count_them() {
+    const CYCLES: u64 = 3000;
+    let identity = terraform_like_certificate();
+    let mut provider = Started::provider(&identity);
+    let started = Instant::now();
+    for _ in 0..CYCLES {
+        let mut stream = std::os::unix::net::UnixStream::connect(&provider.socket)
+            .expect("the backlog has room: each peer is gone at once");
+        // The first byte of a TLS record, then nothing: the handshake fails at once.
+        std::io::Write::write_all(&mut stream, &[0x16]).unwrap();
+    }
+    // Connections are taken in order: once this one is served, every failed one was accepted.
+    provider
+        .client(&identity)
+        .await
+        .get_metadata(proto::get_metadata::Request {})
+        .await
+        .expect("Terraform is served after the flood");
+    let took = started.elapsed();
+    // SAFETY: kill only sends a signal to the child we started.
+    unsafe {
+        libc::kill(provider.child.id() as i32, libc::SIGTERM);
+    }
+    provider.child.wait().unwrap();
+
+    let stderr = provider.stderr();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|line| line.contains("TLS handshake failed"))
+        .map(|line| serde_json::from_str(line).expect("a JSON log line"))
+        .collect();
+    assert!(
+        lines.len() as u64 <= 2 + took.as_secs() / 10,
+        "{} lines about failed handshakes in {took:?}: not rate-limited",
+        lines.len()
+    );
+    // A line written for a failure counts it and those not logged before it; the last line,
+    // written as the provider ends, only those not logged.
+    let counted: u64 = lines
+        .iter()
+        .map(|line| {
+            line["failures_not_logged"]
+                .as_u64()
+                .expect("each line counts")
+                + u64::from(line.get("error").is_some())
+        })
+        .sum();
+    eprintln!(
+        "{CYCLES} failed handshakes in {took:?}: {} log lines, counting {counted}",
+        lines.len()
+    );
+    assert_eq!(
+        counted, CYCLES,
+        "every failed handshake is counted:\n{stderr}"
+    );
+}

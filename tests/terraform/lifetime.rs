@@ -230,3 +230,85 @@ async fn a_debug_provider_outlives_each_terraform_command() {
     }
     assert!(!socket[0].exists(), "SIGTERM left the debug socket behind");
 }
+
+/// How many silent connections the flood opens at each start of the provider: more than the
+/// 512 the provider holds at once.
+const SILENT_PER_START: usize = 600;
+
+/// Issue 21 item 9: a process of the same user that opened 600 silent connections to the
+/// plugin socket between the handshake line and Terraform's connect made the plan fail with
+/// "Plugin did not respond". A wrapper stands between Terraform and the provider: it hands the
+/// handshake line to this test, which floods the socket, and only then passes it on, so every
+/// connection Terraform makes (over mutual TLS, as a normal run) finds 600 silent ones before it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_is_served_when_600_silent_connections_precede_terraform() {
+    let (workspace, _sockets) = workspace_with_socket_directory().await;
+    let lines = workspace.directory.path().join("handshakes");
+    std::fs::create_dir(&lines).unwrap();
+    let wrappers = workspace.directory.path().join("wrapper");
+    std::fs::create_dir(&wrappers).unwrap();
+    let wrapper = wrappers.join("terraform-provider-atlas");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n\"{provider}\" \"$@\" | {{\n  IFS= read -r line\n  \
+             printf '%s\\n' \"$line\" > \"{lines}/$$.tmp\" && mv \"{lines}/$$.tmp\" \"{lines}/$$.line\"\n  \
+             while [ ! -e \"{lines}/$$.go\" ]; do sleep 0.01; done\n  \
+             printf '%s\\n' \"$line\"\n  cat\n}}\n",
+            provider = env!("CARGO_BIN_EXE_terraform-provider-atlas"),
+            lines = lines.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        &workspace.cli_config,
+        fake_atlas::terraform::dev_overrides_config(&wrappers),
+    )
+    .unwrap();
+
+    let plan = workspace.command(&["plan", "-no-color", "-input=false"]);
+    let started = Instant::now();
+    let directory = workspace.directory.path().to_path_buf();
+    let planning = tokio::task::spawn_blocking(move || {
+        run_to_end(plan, "terraform plan".to_owned(), &directory)
+    });
+    let mut held = Vec::new();
+    let mut starts = 0;
+    while !planning.is_finished() {
+        for entry in std::fs::read_dir(&lines).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|extension| extension != "line") {
+                continue;
+            }
+            let line = std::fs::read_to_string(&path).unwrap();
+            let socket = line
+                .trim()
+                .split('|')
+                .nth(3)
+                .expect("a handshake line")
+                .to_owned();
+            for _ in 0..SILENT_PER_START {
+                let stream = std::os::unix::net::UnixStream::connect(&socket)
+                    .unwrap_or_else(|error| panic!("connecting to {socket}: {error}"));
+                held.push(stream);
+            }
+            std::fs::rename(&path, path.with_extension("go")).unwrap();
+            starts += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let run = planning.await.unwrap();
+    let took = started.elapsed();
+    run.assert_success()
+        .assert_shows("data.atlas_interface_endpoint.this: Read complete");
+    assert!(
+        starts >= 1,
+        "the provider was never started through the wrapper"
+    );
+    eprintln!(
+        "plan served in {took:?} through {starts} provider starts, each after {SILENT_PER_START} silent \
+         connections"
+    );
+    drop(held);
+}
