@@ -661,3 +661,36 @@ async fn a_list_over_16_mib_fails_naming_the_limit() {
         diagnostic.detail
     );
 }
+
+#[tokio::test]
+async fn a_single_endpoint_answered_with_another_id_is_an_error_naming_both() {
+    let (atlas, provider) = provider_on_fake().await;
+    atlas.push_fault(answer_with(serde_json::json!({
+        "interfaceEndpointId": ENDPOINT_B,
+        "connectionStatus": "AVAILABLE",
+        "errorMessage": null,
+        "deleteRequested": false,
+    })));
+    let config = object(&[
+        ("project_id", text(PROJECT)),
+        ("private_link_id", text(LINK)),
+        ("interface_endpoint_id", text(ENDPOINT_A)),
+        ("wait_for_status", Value::Null),
+        ("wait_timeout", Value::Null),
+        ("connection_status", Value::Null),
+        ("error_message", Value::Null),
+        ("delete_requested", Value::Null),
+        ("id", Value::Null),
+    ]);
+    let answer = read(&provider, "atlas_interface_endpoint", config).await;
+    assert!(answer.state.is_none(), "a state was returned");
+    let [diagnostic] = &answer.diagnostics[..] else {
+        panic!("{:?}", answer.diagnostics)
+    };
+    assert_eq!(diagnostic.summary, "Atlas Answered for Another Endpoint");
+    assert!(
+        diagnostic.detail.contains(ENDPOINT_A) && diagnostic.detail.contains(ENDPOINT_B),
+        "{}",
+        diagnostic.detail
+    );
+}

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::listed_endpoints::answered_for_another;
 use super::status_wait::{self, HasStatus, StatusRules, WaitConfig};
 use super::{DataSource, ReadContext};
 use crate::atlas::{InterfaceEndpoint, InterfaceEndpointId};
@@ -181,6 +182,14 @@ impl DataSource for InterfaceEndpointDataSource {
             |error| diagnostic_for(&error, &target, context.key),
         )
         .await?;
+        if endpoint.interface_endpoint_id != id.interface_endpoint_id {
+            return Err(answered_for_another(
+                Self::WHAT,
+                &id.private_link_id,
+                &id.interface_endpoint_id,
+                &endpoint.interface_endpoint_id,
+            ));
+        }
         Ok(state(&id, endpoint))
     }
 }

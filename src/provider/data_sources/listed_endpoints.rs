@@ -135,19 +135,7 @@ impl ListedEndpoints<'_> {
     }
 
     fn answered_for_another(&self, asked: &str, answered: &str) -> Diagnostics {
-        Diagnostic::error(
-            "Atlas Answered for Another Endpoint",
-            format!(
-                "Asked for {} {} of private link {}, Atlas answered with the id {}. The provider does not \
-                 put one endpoint's status under another's id. Check that `base_url` points at the \
-                 Atlas Admin API; if it does, please report this issue.",
-                self.what,
-                show_value(asked),
-                show_value(self.private_link_id),
-                show_value(answered)
-            ),
-        )
-        .into()
+        answered_for_another(self.what, self.private_link_id, asked, answered)
     }
 
     fn too_large(&self, read: usize, listed: usize) -> Diagnostics {
@@ -166,6 +154,28 @@ impl ListedEndpoints<'_> {
         )
         .into()
     }
+}
+
+/// The error for an answer about another endpoint than the one asked for: the state would
+/// otherwise show one endpoint's status under another's id. Also used by the single read.
+pub fn answered_for_another(
+    what: &str,
+    private_link_id: &str,
+    asked: &str,
+    answered: &str,
+) -> Diagnostics {
+    Diagnostic::error(
+        "Atlas Answered for Another Endpoint",
+        format!(
+            "Asked for {what} {} of private link {}, Atlas answered with the id {}. The provider does not \
+             put one endpoint's status under another's id. Check that `base_url` points at the Atlas \
+             Admin API; if it does, please report this issue.",
+            show_value(asked),
+            show_value(private_link_id),
+            show_value(answered)
+        ),
+    )
+    .into()
 }
 
 /// `message` cut to [`MAX_ERROR_MESSAGE_BYTES`] at a character boundary, with [`CUT_MARKER`]
