@@ -1,4 +1,4 @@
-//! Accepted connections on the plugin socket, plain or TLS, as one type the server serves, and the
+//! Accepted connections on the plugin socket, plain or TLS, as one type tonic can serve, and the
 //! count of those open, which tells when Terraform has gone.
 
 use std::io;
@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio_rustls::server::TlsStream;
+use tonic::transport::server::Connected;
 
 /// One connection from Terraform: its stream, its slot among [`MAX_CONNECTIONS`], and its
 /// place in the count of open connections.
@@ -80,6 +81,12 @@ impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0.send_modify(|count| *count = count.saturating_sub(1));
     }
+}
+
+impl Connected for PluginConnection {
+    type ConnectInfo = ();
+
+    fn connect_info(&self) -> Self::ConnectInfo {}
 }
 
 impl AsyncRead for PluginConnection {

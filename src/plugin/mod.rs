@@ -7,7 +7,6 @@ mod connection;
 mod controller;
 pub mod handshake;
 pub mod lifetime;
-mod server;
 pub mod socket;
 pub mod tls;
 
@@ -17,6 +16,7 @@ use std::time::Duration;
 
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
 
 use crate::logging;
 use crate::proto::go_plugin::grpc_controller_server::GrpcControllerServer;
@@ -43,12 +43,33 @@ pub enum PluginError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the plugin's gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
 }
 
-/// The largest tfplugin6 request accepted.
-/// The provider layer refuses configurations over 2 MiB with a diagnostic before decoding them;
-/// this transport bound stops anything larger before it is even buffered whole.
-pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+/// The largest tfplugin6 request accepted: gRPC's usual default. The provider layer gives a
+/// configuration over 2 MiB a diagnostic before decoding it; this bound stops anything larger
+/// before it is buffered whole.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The largest answer sent: twice what the largest state holds (a list data source is bounded at
+/// 16 MiB), so only a bug could reach it, and it then fails with a status that says so.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Calls in flight on one connection. Terraform sends at most its `-parallelism` at once (10 by
+/// default) plus the long-lived stdio stream; its gRPC client queues calls beyond the bound the
+/// plugin announces. With [`MAX_REQUEST_BYTES`], this bounds what one connection can make the
+/// plugin hold: 100 calls, each with at most one request of 4 MiB being read.
+pub const MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// The HTTP/2 flow-control windows: how much request data a peer may send ahead of what the
+/// server has read, per stream and in all per connection (hyper's defaults, written here so the
+/// bound is in one place).
+const STREAM_WINDOW_BYTES: u32 = 1024 * 1024;
+const CONNECTION_WINDOW_BYTES: u32 = 1024 * 1024;
+
+/// The largest header block accepted on a call (hyper's default).
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
 /// How long the server may take, once told to stop, to finish answering; then the process ends
 /// anyway. go-plugin kills a plugin that has not exited 2 s after Shutdown.
@@ -143,24 +164,27 @@ pub async fn serve_with<P: Provider>(
     );
 
     let provider = Arc::new(provider);
-    let router = server::Router {
-        health: health_service,
-        controller: GrpcControllerServer::new(controller::Controller {
+    let server = Server::builder()
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .add_service(health_service)
+        .add_service(GrpcControllerServer::new(controller::Controller {
             shutdown: shutdown.clone(),
-        }),
-        stdio: GrpcStdioServer::new(controller::Stdio {
+        }))
+        .add_service(GrpcStdioServer::new(controller::Stdio {
             shutdown: shutdown.clone(),
-        }),
-        // Terraform's messages are configurations of a few hundred bytes; 16 MiB leaves room for
-        // absurd values (the provider layer gives a 3 MB id its diagnostic) while bounding what
-        // one request can make us buffer.
-        provider: ProviderServer::from_arc(Arc::clone(&provider))
-            .max_decoding_message_size(MAX_REQUEST_BYTES),
-    };
-    let server = server::serve(incoming, router, shutdown.clone());
+        }))
+        .add_service(
+            ProviderServer::from_arc(Arc::clone(&provider))
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        )
+        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     tokio::pin!(server);
-    tokio::select! {
-        () = &mut server => {}
+    let served = tokio::select! {
+        served = &mut server => served,
         () = shutdown.cancelled() => {
             // Reads in flight would hold the graceful shutdown until they end by themselves.
             let _ = provider
@@ -168,12 +192,17 @@ pub async fn serve_with<P: Provider>(
                     crate::proto::tfplugin6::stop_provider::Request {},
                 ))
                 .await;
-            if tokio::time::timeout(DRAIN_LIMIT, &mut server).await.is_err() {
-                logging::debug("plugin stopped without waiting for open connections", &[]);
+            match tokio::time::timeout(DRAIN_LIMIT, &mut server).await {
+                Ok(served) => served,
+                Err(_) => {
+                    logging::debug("plugin stopped without waiting for open connections", &[]);
+                    Ok(())
+                }
             }
         }
-    }
+    };
     drop(socket);
+    served?;
     logging::debug("plugin stopped", &[]);
     Ok(())
 }

@@ -760,3 +760,107 @@ async fn a_service_account_token_is_fetched_by_the_first_read_not_before() {
     assert!(response.diagnostics.is_empty(), "{response:?}");
     assert_eq!(atlas.token_requests(), 1);
 }
+
+/// A call's request headers as Terraform's gRPC client sends them.
+fn grpc_call(path: &str) -> tonic::codegen::http::Request<()> {
+    tonic::codegen::http::Request::builder()
+        .method("POST")
+        .uri(format!("http://localhost{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap()
+}
+
+/// A whole GetMetadata call on a raw HTTP/2 connection; whether it was answered OK.
+async fn get_metadata_over(client: &mut h2::client::SendRequest<tonic::codegen::Bytes>) -> bool {
+    let Ok(()) = std::future::poll_fn(|context| client.poll_ready(context)).await else {
+        return false;
+    };
+    let (answer, mut request) = client
+        .send_request(grpc_call("/tfplugin6.Provider/GetMetadata"), false)
+        .unwrap();
+    // An empty message: no compression, length 0.
+    request
+        .send_data(tonic::codegen::Bytes::from_static(&[0, 0, 0, 0, 0]), true)
+        .unwrap();
+    let Ok(answer) = answer.await else {
+        return false;
+    };
+    let mut body = answer.into_body();
+    while let Some(data) = body.data().await {
+        let Ok(data) = data else { return false };
+        let _ = body.flow_control().release_capacity(data.len());
+    }
+    let trailers = body.trailers().await.ok().flatten();
+    trailers.is_some_and(|trailers| trailers.get("grpc-status").is_some_and(|code| code == "0"))
+}
+
+/// Terraform sends at most its -parallelism of calls at once (10 by default). A peer that opens
+/// ReadDataSource calls and never finishes sending them gets at most MAX_CONCURRENT_STREAMS of them
+/// on its connection (each held a task and its buffers: 60,000 of them took hundreds of MB); further
+/// calls wait in the peer's own client. Other connections are served meanwhile, and this one is
+/// served again once the half-sent calls are reset.
+#[tokio::test]
+async fn half_sent_reads_on_one_connection_are_bounded_and_the_connection_recovers() {
+    use terraform_provider_atlas::plugin::MAX_CONCURRENT_STREAMS;
+    let plugin = Plugin::start(None).await;
+    let socket = tokio::net::UnixStream::connect(&plugin.socket)
+        .await
+        .unwrap();
+    let (mut client, connection) = h2::client::handshake(socket).await.unwrap();
+    tokio::spawn(connection);
+    // Once a whole call is answered, the server's settings have arrived.
+    assert!(get_metadata_over(&mut client).await);
+
+    let attempts = 3 * MAX_CONCURRENT_STREAMS as usize;
+    let mut half_sent = Vec::new();
+    for _ in 0..attempts {
+        let ready = std::future::poll_fn(|context| client.poll_ready(context));
+        match tokio::time::timeout(Duration::from_millis(500), ready).await {
+            Ok(ready) => ready.unwrap(),
+            // The client holds the next call back: the server's bound is reached.
+            Err(_) => break,
+        }
+        let (answer, mut request) = client
+            .send_request(grpc_call("/tfplugin6.Provider/ReadDataSource"), false)
+            .unwrap();
+        // A message announced as 1,000 bytes, of which 10 are sent, and never the rest.
+        let mut partial = vec![0, 0, 0, 0x03, 0xe8];
+        partial.extend_from_slice(&[0x0a; 10]);
+        request
+            .send_data(tonic::codegen::Bytes::from(partial), false)
+            .unwrap();
+        half_sent.push((answer, request));
+        // The connection's own task sends the call.
+        tokio::task::yield_now().await;
+    }
+    // h2's client lets one call past the bound wait in its queue before it holds back the next.
+    assert!(
+        half_sent.len() <= MAX_CONCURRENT_STREAMS as usize + 1,
+        "{} half-sent calls open on one connection; the bound is {MAX_CONCURRENT_STREAMS}",
+        half_sent.len()
+    );
+    assert!(
+        half_sent.len() >= 10,
+        "Terraform's parallelism of 10 must fit"
+    );
+
+    // Another connection (Terraform's, say) is served meanwhile.
+    let mut other = plugin.provider(None).await;
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        other.get_metadata(proto::get_metadata::Request {}),
+    )
+    .await
+    .expect("answered while the other connection is full")
+    .unwrap();
+
+    // Reset the half-sent calls (dropping them sends RST_STREAM): the connection serves again.
+    drop(half_sent);
+    let served = tokio::time::timeout(Duration::from_secs(10), get_metadata_over(&mut client));
+    assert!(
+        served.await.unwrap_or(false),
+        "the connection is served again"
+    );
+}
