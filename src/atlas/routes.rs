@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use tokio::sync::Mutex;
 
 use super::error::{ApiError, AtlasError};
+use super::kind::ErrorKind;
 
 /// The version date of the v2 resources this provider reads, sent as
 /// `Accept: application/vnd.atlas.2023-01-01+json`. Atlas's specification lists the AWS endpoint
@@ -180,14 +181,14 @@ impl RouteChoice {
                 self.decided.store(LEGACY, Ordering::Release);
                 false
             }
-            Err(error) => match error.api() {
-                Some(api) if route_is_gone(api) => {
+            Err(error) => match error.api().map(ApiError::kind) {
+                Some(ErrorKind::RouteGone | ErrorKind::VersionGone) => {
                     self.decided.store(VERSIONED, Ordering::Release);
                     self.switch_unreported.store(true, Ordering::Release);
                     true
                 }
                 // Atlas answered about the resource itself, so the route is served.
-                Some(api) if matches!(api.status, 400 | 404) => {
+                Some(ErrorKind::NotFound { .. } | ErrorKind::Rejected) => {
                     self.decided.store(LEGACY, Ordering::Release);
                     false
                 }
@@ -202,12 +203,6 @@ impl RouteChoice {
     pub(crate) fn take_switch_notice(&self) -> bool {
         self.switch_unreported.swap(false, Ordering::AcqRel)
     }
-}
-
-/// `404 RESOURCE_NOT_FOUND` or any `410`: Atlas does not serve this route (any more).
-pub fn route_is_gone(api: &ApiError) -> bool {
-    api.status == 410
-        || (api.status == 404 && api.error_code.as_deref() == Some("RESOURCE_NOT_FOUND"))
 }
 
 #[cfg(test)]

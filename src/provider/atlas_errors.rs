@@ -1,9 +1,12 @@
-//! The one place where an Atlas error becomes a Terraform diagnostic. [`diagnostic_for`] sorts
-//! an error by what went wrong and hands it to one function per kind: the network, the
-//! credentials, access, a missing resource or route, throttling, and Atlas's own failures.
+//! The one place where an Atlas error becomes a Terraform diagnostic. [`diagnostic_for`] takes
+//! the kind the atlas layer gave the error and hands it to one function per kind: the network,
+//! the credentials, access, a missing resource or route, throttling, and Atlas's own failures.
+
+use std::time::Duration;
 
 use crate::atlas::{
-    API_VERSION_DATE, ApiError, AtlasError, MAX_RETRY_AFTER, RouteFamily, TimeoutPhase,
+    API_VERSION_DATE, ApiError, AtlasError, AtlasId, Denial, ErrorKind, MAX_RETRY_AFTER,
+    RouteFamily, TimeoutPhase,
 };
 
 use super::config::{MAX_RETRIES, PRIVATE_KEY_ENV, PUBLIC_KEY_ENV};
@@ -17,8 +20,8 @@ pub struct ReadTarget<'a> {
     pub what: &'static str,
     /// The ids in the request, as (attribute, value), outermost first.
     pub ids: Vec<(&'static str, &'a str)>,
-    /// Atlas's 404 `errorCode`s that point at one id, and that id's attribute.
-    pub not_found_codes: &'static [(&'static str, &'static str)],
+    /// The attribute holding each id a "not found" may point at.
+    pub not_found: &'static [(AtlasId, &'static str)],
 }
 
 /// The credentials in use, for messages (never a secret).
@@ -154,17 +157,16 @@ fn network(error: &AtlasError, target: &ReadTarget<'_>) -> Diagnostic {
     }
 }
 
-/// An answer from Atlas other than 2xx, sorted by what it means.
+/// An answer from Atlas other than 2xx, by what it means.
 fn answered(api: &ApiError, target: &ReadTarget<'_>, key: KeyInUse<'_>) -> Diagnostic {
-    let code = api.error_code.as_deref().unwrap_or("");
-    match (api.status, code) {
-        (_, "NOT_IN_GROUP" | "USER_CANNOT_ACCESS_GROUP") => no_project_access(api, target, key),
-        (401, _) => credentials_rejected(api, target, key),
-        (403, _) => forbidden(api, target),
-        (404, "RESOURCE_NOT_FOUND") if api.route == RouteFamily::Legacy => legacy_route_gone(api),
-        (410, _) => version_gone(api),
-        (404, _) => not_found(api, target),
-        (400, _) => Diagnostic::error(
+    match api.kind() {
+        ErrorKind::AccessDenied(Denial::Project) => no_project_access(api, target, key),
+        ErrorKind::CredentialsRejected => credentials_rejected(api, target, key),
+        ErrorKind::AccessDenied(denial) => forbidden(api, &denial, target),
+        ErrorKind::RouteGone => legacy_route_gone(api),
+        ErrorKind::VersionGone => version_gone(api),
+        ErrorKind::NotFound { id } => not_found(api, id, target),
+        ErrorKind::Rejected => Diagnostic::error(
             "Atlas Rejected the Request",
             format!(
                 "{} The request was for {}. Check each id.",
@@ -172,8 +174,8 @@ fn answered(api: &ApiError, target: &ReadTarget<'_>, key: KeyInUse<'_>) -> Diagn
                 describe_ids(&target.ids)
             ),
         ),
-        (429, _) => rate_limited(api),
-        (status, _) if status >= 500 => Diagnostic::error(
+        ErrorKind::Throttled { wait } => rate_limited(api, wait),
+        ErrorKind::ServerError => Diagnostic::error(
             "Atlas Service Error",
             format!(
                 "{} Atlas failed to read the {}. Try again later; if it persists, check status.mongodb.com.",
@@ -181,7 +183,7 @@ fn answered(api: &ApiError, target: &ReadTarget<'_>, key: KeyInUse<'_>) -> Diagn
                 target.what
             ),
         ),
-        _ => Diagnostic::error(
+        ErrorKind::Unexpected => Diagnostic::error(
             "Unexpected Answer from Atlas",
             format!(
                 "{} The request was for {}.",
@@ -312,16 +314,13 @@ fn no_project_access(api: &ApiError, target: &ReadTarget<'_>, key: KeyInUse<'_>)
     }
 }
 
-/// A 403: the access list, or a role.
-fn forbidden(api: &ApiError, target: &ReadTarget<'_>) -> Diagnostic {
-    let code = api.error_code.as_deref().unwrap_or("");
-    let advice = match code {
-        "IP_ADDRESS_NOT_ON_ACCESS_LIST" | "ORG_REQUIRES_ACCESS_LIST" => {
-            let address = match api.parameters.first() {
-                Some(address) if code == "ORG_REQUIRES_ACCESS_LIST" => {
-                    format!("the address Atlas saw, {},", show_value(address))
-                }
-                _ => "the public IP address of the machine running Terraform".to_owned(),
+/// A refusal of recognised credentials: the access list, or a role.
+fn forbidden(api: &ApiError, denial: &Denial<'_>, target: &ReadTarget<'_>) -> Diagnostic {
+    let advice = match denial {
+        Denial::AccessList { address } => {
+            let address = match address {
+                Some(address) => format!("the address Atlas saw, {},", show_value(address)),
+                None => "the public IP address of the machine running Terraform".to_owned(),
             };
             format!(
                 "Add {address} to the access list of the API key or service account (Atlas: Access \
@@ -370,14 +369,13 @@ fn version_gone(api: &ApiError) -> Diagnostic {
     )
 }
 
-/// A 404 that names an id (pointed at its attribute) or not.
-fn not_found(api: &ApiError, target: &ReadTarget<'_>) -> Diagnostic {
-    let code = api.error_code.as_deref().unwrap_or("");
+/// A "not found" that names an id (pointed at its attribute) or not.
+fn not_found(api: &ApiError, id: Option<AtlasId>, target: &ReadTarget<'_>) -> Diagnostic {
     let answered = atlas_said(api);
     let pointed = target
-        .not_found_codes
+        .not_found
         .iter()
-        .find(|(known, _)| *known == code)
+        .find(|(named, _)| Some(*named) == id)
         .and_then(|(_, attribute)| target.ids.iter().find(|(name, _)| name == attribute));
     let diagnostic = Diagnostic::error(
         format!("{} Not Found", title_case(target.what)),
@@ -402,10 +400,10 @@ fn not_found(api: &ApiError, target: &ReadTarget<'_>) -> Diagnostic {
     }
 }
 
-/// A 429: what the limit is, how long Atlas asked to wait, and what to do.
-fn rate_limited(api: &ApiError) -> Diagnostic {
+/// Throttling: what the limit is, how long Atlas asked to wait, and what to do.
+fn rate_limited(api: &ApiError, wait: Option<Duration>) -> Diagnostic {
     let answered = atlas_said(api);
-    let asked = match api.requested_wait() {
+    let asked = match wait {
         Some(wait) if wait > MAX_RETRY_AFTER => format!(
             " Atlas asked to wait {}, longer than the {} the provider waits for, so the read stopped.",
             durations::show(wait),
@@ -445,7 +443,7 @@ mod tests {
     use super::*;
     use crate::provider::config::{CLIENT_ID, Origin};
 
-    const CODES: &[(&str, &str)] = &[("PRIVATELINK_NOT_FOUND", "private_link_id")];
+    const NOT_FOUND: &[(AtlasId, &str)] = &[(AtlasId::EndpointService, "private_link_id")];
 
     fn target() -> ReadTarget<'static> {
         ReadTarget {
@@ -454,7 +452,7 @@ mod tests {
                 ("project_id", "5f1a2b3c4d5e6f7a8b9c0d1e"),
                 ("private_link_id", "6a1a2b3c4d5e6f7a8b9c0d1e"),
             ],
-            not_found_codes: CODES,
+            not_found: NOT_FOUND,
         }
     }
 

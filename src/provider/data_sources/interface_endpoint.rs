@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::listed_endpoints::answered_for_another;
 use super::status_wait::{self, HasStatus, StatusRules, WaitConfig};
 use super::{DataSource, ReadContext};
-use crate::atlas::{InterfaceEndpoint, InterfaceEndpointId};
+use crate::atlas::{AtlasId, InterfaceEndpoint, InterfaceEndpointId};
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostics;
 use crate::provider::schema::{Attribute, AttributeType, Schema};
@@ -15,24 +15,11 @@ const PROJECT_ID: &str = "project_id";
 const PRIVATE_LINK_ID: &str = "private_link_id";
 const INTERFACE_ENDPOINT_ID: &str = "interface_endpoint_id";
 
-/// Atlas's 404 error codes that name one of our ids. v1.0's come from Atlas's error code list;
-/// on v2, MongoDB's own SDK code treats `PRIVATE_ENDPOINT_SERVICE_NOT_FOUND` as "the endpoint
-/// service is absent", and a missing endpoint may also answer the generic `RESOURCE_NOT_FOUND`
-/// (the specification's 404 example), which names no id.
-pub(super) const NOT_FOUND_CODES: &[(&str, &str)] = &[
-    ("GROUP_NOT_FOUND", PROJECT_ID),
-    ("INVALID_GROUP_ID", PROJECT_ID),
-    ("PRIVATELINK_NOT_FOUND", PRIVATE_LINK_ID),
-    ("PRIVATE_ENDPOINT_SERVICE_NOT_FOUND", PRIVATE_LINK_ID),
-    ("PRIVATE_ENDPOINT_NOT_FOUND", INTERFACE_ENDPOINT_ID),
-    (
-        "PRIVATELINK_INTERFACE_ENDPOINT_NOT_FOUND",
-        INTERFACE_ENDPOINT_ID,
-    ),
-    (
-        "PRIVATELINK_INTERFACE_ENDPOINT_ID_MALFORMED",
-        INTERFACE_ENDPOINT_ID,
-    ),
+/// The attribute of each id a "not found" may name.
+const NOT_FOUND: &[(AtlasId, &str)] = &[
+    (AtlasId::Project, PROJECT_ID),
+    (AtlasId::EndpointService, PRIVATE_LINK_ID),
+    (AtlasId::Endpoint, INTERFACE_ENDPOINT_ID),
 ];
 
 /// The statuses of an interface endpoint, from Atlas's reference.
@@ -173,7 +160,7 @@ impl DataSource for InterfaceEndpointDataSource {
                 (PRIVATE_LINK_ID, &id.private_link_id),
                 (INTERFACE_ENDPOINT_ID, &id.interface_endpoint_id),
             ],
-            not_found_codes: NOT_FOUND_CODES,
+            not_found: NOT_FOUND,
         };
         let endpoint = status_wait::read_or_wait(
             &ENDPOINT_STATUSES,

@@ -15,7 +15,7 @@ use super::listed_endpoints::{
 };
 use super::private_link::{self as link, PRIVATE_LINK_ID, PROJECT_ID};
 use super::{DataSource, ReadContext};
-use crate::atlas::{AtlasError, InterfaceEndpointId, PrivateLinkId};
+use crate::atlas::{AtlasError, AtlasId, ErrorKind, InterfaceEndpointId, PrivateLinkId};
 use crate::logging;
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostics;
@@ -23,12 +23,6 @@ use crate::provider::schema::{Attribute, AttributeType, Schema};
 use crate::provider::validators;
 
 const INTERFACE_ENDPOINT_ID: &str = "interface_endpoint_id";
-
-/// The 404 codes that mean "this endpoint is not there (any more)", on v1.0 and v2.
-const ENDPOINT_GONE_CODES: &[&str] = &[
-    "PRIVATELINK_INTERFACE_ENDPOINT_NOT_FOUND",
-    "PRIVATE_ENDPOINT_NOT_FOUND",
-];
 
 pub struct InterfaceEndpointsDataSource;
 
@@ -184,19 +178,18 @@ async fn read_endpoint(
                     (PRIVATE_LINK_ID, &endpoint.private_link_id),
                     (INTERFACE_ENDPOINT_ID, &endpoint.interface_endpoint_id),
                 ],
-                // Only the codes that name an argument of this data source.
-                not_found_codes: link::NOT_FOUND_CODES,
+                // Only the ids that are arguments of this data source.
+                not_found: link::NOT_FOUND,
             };
             Err(diagnostic_for(&error, &target, context.key).into())
         }
     }
 }
 
-/// A 404 that says the endpoint is not there: it was removed after the list was read.
+/// A "not found" that names the endpoint: it was removed after the list was read.
 fn vanished(error: &AtlasError) -> bool {
     matches!(error, AtlasError::Api(api)
-        if api.status == 404
-            && api.error_code.as_deref().is_some_and(|code| ENDPOINT_GONE_CODES.contains(&code)))
+        if api.kind() == ErrorKind::NotFound { id: Some(AtlasId::Endpoint) })
 }
 
 impl ListedEndpoint for EndpointState {

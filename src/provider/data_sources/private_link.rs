@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::status_wait::{self, HasStatus, StatusRules, WaitConfig};
 use super::{DataSource, ReadContext};
-use crate::atlas::{PrivateLink, PrivateLinkId};
+use crate::atlas::{AtlasId, PrivateLink, PrivateLinkId};
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostics;
 use crate::provider::schema::{Attribute, AttributeType, Schema};
@@ -14,12 +14,10 @@ use crate::provider::validators;
 pub(super) const PROJECT_ID: &str = "project_id";
 pub(super) const PRIVATE_LINK_ID: &str = "private_link_id";
 
-/// Atlas's 404 error codes that name one of our ids, on v1.0 and on v2.
-pub(super) const NOT_FOUND_CODES: &[(&str, &str)] = &[
-    ("GROUP_NOT_FOUND", PROJECT_ID),
-    ("INVALID_GROUP_ID", PROJECT_ID),
-    ("PRIVATELINK_NOT_FOUND", PRIVATE_LINK_ID),
-    ("PRIVATE_ENDPOINT_SERVICE_NOT_FOUND", PRIVATE_LINK_ID),
+/// The attribute of each id a "not found" may name.
+pub(super) const NOT_FOUND: &[(AtlasId, &str)] = &[
+    (AtlasId::Project, PROJECT_ID),
+    (AtlasId::EndpointService, PRIVATE_LINK_ID),
 ];
 
 /// The statuses of an endpoint service (`AWSPrivateLinkConnection.status` in Atlas's
@@ -111,7 +109,7 @@ pub(super) fn target(id: &PrivateLinkId) -> ReadTarget<'_> {
             (PROJECT_ID, &id.project_id),
             (PRIVATE_LINK_ID, &id.private_link_id),
         ],
-        not_found_codes: NOT_FOUND_CODES,
+        not_found: NOT_FOUND,
     }
 }
 
