@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use rmpv::Value as Msgpack;
+
 use crate::proto::tfplugin6::DynamicValue;
 
 /// A Terraform value, without its type (the schema gives that).
@@ -38,10 +40,8 @@ pub enum DecodeError {
 }
 
 /// The nesting Terraform values can have in our schemas is 3; this leaves room and still stops
-/// a hostile message from recursing deeply. It is counted as rmpv counted it when it decoded
-/// these messages (two levels for a container or string, see `Decoder`), so the same messages
-/// are refused.
-const MAX_DEPTH: u16 = 64;
+/// a hostile message from recursing deeply.
+const MAX_DEPTH: usize = 64;
 
 impl Value {
     /// Decodes a `DynamicValue` from Terraform.
@@ -60,74 +60,83 @@ impl Value {
     }
 
     /// Decodes msgpack bytes into a value; never panics, whatever the bytes.
-    ///
-    /// One pass over the bytes straight into `Value`: every configuration Terraform sends goes
-    /// through here (twice per read: validate, then read), and decoding into a generic msgpack
-    /// tree first and converting it cost a read about 30,000 instructions
-    /// (docs/performance.md, Decisions). What it accepts and refuses is what the generic
-    /// decoder (rmpv) did: tests/properties.rs checks it against a model over rmpv's trees.
     pub fn from_msgpack(bytes: &[u8]) -> Result<Value, DecodeError> {
-        let mut decoder = Decoder {
-            bytes,
-            position: 0,
-            refused: None,
-        };
-        let value = decoder
-            .value(MAX_DEPTH)
+        let mut reader = bytes;
+        let parsed = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_DEPTH)
             .map_err(|error| DecodeError::Malformed(error.to_string()))?;
-        let trailing = bytes.len() - decoder.position;
-        if trailing > 0 {
-            return Err(DecodeError::TrailingBytes(trailing));
+        if !reader.is_empty() {
+            return Err(DecodeError::TrailingBytes(reader.len()));
         }
-        // Well-formed msgpack that is not a Terraform value: the first such part, in order.
-        match decoder.refused {
-            Some(refused) => Err(refused),
-            None => Ok(value),
+        Self::from_parsed(parsed)
+    }
+
+    fn from_parsed(parsed: Msgpack) -> Result<Value, DecodeError> {
+        Ok(match parsed {
+            Msgpack::Nil => Value::Null,
+            Msgpack::Ext(..) => Value::Unknown,
+            Msgpack::Boolean(flag) => Value::Bool(flag),
+            Msgpack::Integer(integer) => Value::Number(integer.as_f64().unwrap_or(f64::NAN)),
+            Msgpack::F32(number) => Value::Number(f64::from(number)),
+            Msgpack::F64(number) => Value::Number(number),
+            Msgpack::String(text) => Value::String(Self::text(text)),
+            Msgpack::Binary(_) => return Err(DecodeError::Binary),
+            Msgpack::Array(items) => Value::List(
+                items
+                    .into_iter()
+                    .map(Self::from_parsed)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Msgpack::Map(entries) => {
+                let mut object = BTreeMap::new();
+                for (key, value) in entries {
+                    let Msgpack::String(key) = key else {
+                        return Err(DecodeError::NonStringKey);
+                    };
+                    object.insert(Self::text(key), Self::from_parsed(value)?);
+                }
+                Value::Object(object)
+            }
+        })
+    }
+
+    /// cty strings are always UTF-8; anything else is kept visibly wrong so that a validator
+    /// names the attribute instead of the whole message failing.
+    fn text(text: rmpv::Utf8String) -> String {
+        match String::from_utf8(text.into_bytes()) {
+            Ok(text) => text,
+            Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
         }
     }
 
-    /// Encodes the value for Terraform: the smallest msgpack form of each part, as rmpv wrote
-    /// it (tests/properties.rs compares the bytes).
+    /// Encodes the value for Terraform.
     pub fn encode(&self) -> DynamicValue {
-        let mut bytes = Vec::with_capacity(64);
-        self.write_msgpack(&mut bytes);
+        let mut bytes = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = rmpv::encode::write_value(&mut bytes, &self.to_msgpack());
         DynamicValue {
             msgpack: bytes,
             json: Vec::new(),
         }
     }
 
-    fn write_msgpack(&self, out: &mut Vec<u8>) {
+    fn to_msgpack(&self) -> Msgpack {
         match self {
-            Value::Null => out.push(0xc0),
+            Value::Null => Msgpack::Nil,
             // fixext 1 of type 0 with one zero byte: Terraform's unknown.
-            Value::Unknown => out.extend_from_slice(&[0xd4, 0x00, 0x00]),
-            Value::Bool(flag) => out.push(if *flag { 0xc3 } else { 0xc2 }),
+            Value::Unknown => Msgpack::Ext(0, vec![0]),
+            Value::Bool(flag) => Msgpack::Boolean(*flag),
             Value::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
-                write_integer(out, *number as i64);
+                Msgpack::Integer((*number as i64).into())
             }
-            Value::Number(number) => {
-                out.push(0xcb);
-                out.extend_from_slice(&number.to_bits().to_be_bytes());
-            }
-            Value::String(text) => {
-                write_length(out, text.len(), [0xa0, 0xd9, 0xda, 0xdb], 32);
-                out.extend_from_slice(text.as_bytes());
-            }
-            Value::List(items) => {
-                write_length(out, items.len(), [0x90, 0x00, 0xdc, 0xdd], 16);
-                for item in items {
-                    item.write_msgpack(out);
-                }
-            }
-            Value::Object(object) => {
-                write_length(out, object.len(), [0x80, 0x00, 0xde, 0xdf], 16);
-                for (key, value) in object {
-                    write_length(out, key.len(), [0xa0, 0xd9, 0xda, 0xdb], 32);
-                    out.extend_from_slice(key.as_bytes());
-                    value.write_msgpack(out);
-                }
-            }
+            Value::Number(number) => Msgpack::F64(*number),
+            Value::String(text) => Msgpack::String(text.clone().into()),
+            Value::List(items) => Msgpack::Array(items.iter().map(Value::to_msgpack).collect()),
+            Value::Object(object) => Msgpack::Map(
+                object
+                    .iter()
+                    .map(|(key, value)| (Msgpack::String(key.clone().into()), value.to_msgpack()))
+                    .collect(),
+            ),
         }
     }
 
@@ -213,8 +222,7 @@ impl Value {
 impl Value {
     /// Decodes the value into a typed configuration with serde, reading it in place. It
     /// decodes what `serde_json::from_value(self.to_json())` decodes, the same way (numbers as
-    /// `f64`, null as `None`), without building the JSON tree: two copies of every string and
-    /// map fewer on each read (docs/performance.md, Decisions). Refuses an unknown value and a
+    /// `f64`, null as `None`), without building a JSON tree. Refuses an unknown value and a
     /// number that is not finite, which JSON cannot hold.
     pub fn deserialize_into<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
         T::deserialize(ValueDeserializer(self)).map_err(|error| error.to_string())
@@ -309,233 +317,6 @@ impl<'de, 'a> serde::Deserializer<'de> for ValueDeserializer<'a> {
     }
 }
 
-/// An integer in its smallest msgpack form.
-fn write_integer(out: &mut Vec<u8>, number: i64) {
-    if number >= 0 {
-        let number = number as u64;
-        match number {
-            0..=0x7f => out.push(number as u8),
-            0x80..=0xff => out.extend_from_slice(&[0xcc, number as u8]),
-            0x100..=0xffff => {
-                out.push(0xcd);
-                out.extend_from_slice(&(number as u16).to_be_bytes());
-            }
-            0x1_0000..=0xffff_ffff => {
-                out.push(0xce);
-                out.extend_from_slice(&(number as u32).to_be_bytes());
-            }
-            _ => {
-                out.push(0xcf);
-                out.extend_from_slice(&number.to_be_bytes());
-            }
-        }
-    } else if number >= -32 {
-        out.push(number as i8 as u8);
-    } else if number >= i64::from(i8::MIN) {
-        out.extend_from_slice(&[0xd0, number as i8 as u8]);
-    } else if number >= i64::from(i16::MIN) {
-        out.push(0xd1);
-        out.extend_from_slice(&(number as i16).to_be_bytes());
-    } else if number >= i64::from(i32::MIN) {
-        out.push(0xd2);
-        out.extend_from_slice(&(number as i32).to_be_bytes());
-    } else {
-        out.push(0xd3);
-        out.extend_from_slice(&number.to_be_bytes());
-    }
-}
-
-/// A length header: the fix form (`markers[0]` plus the length) below `fix_limit`, else the 8
-/// (strings only), 16 or 32-bit form.
-fn write_length(out: &mut Vec<u8>, length: usize, markers: [u8; 4], fix_limit: usize) {
-    if length < fix_limit {
-        out.push(markers[0] | length as u8);
-    } else if markers[1] != 0 && length <= 0xff {
-        out.extend_from_slice(&[markers[1], length as u8]);
-    } else if length <= 0xffff {
-        out.push(markers[2]);
-        out.extend_from_slice(&(length as u16).to_be_bytes());
-    } else {
-        out.push(markers[3]);
-        out.extend_from_slice(&(length as u32).to_be_bytes());
-    }
-}
-
-/// Why msgpack bytes are not msgpack.
-#[derive(Debug)]
-enum Malformed {
-    Truncated { needed: usize, at: usize },
-    TooDeep,
-}
-
-impl std::fmt::Display for Malformed {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Malformed::Truncated { needed, at } => {
-                write!(formatter, "it ends at byte {at}, {needed} bytes short")
-            }
-            Malformed::TooDeep => formatter.write_str("it nests too deeply"),
-        }
-    }
-}
-
-/// A single pass over msgpack bytes.
-///
-/// Depth is counted as rmpv counts it, so that exactly the same messages are too deep: each
-/// value takes one level, and the body of an array, a map, a string, a binary or an extension
-/// one more (a string's and an extension's bytes one more again, see `body`). Declared lengths are never
-/// trusted: nothing is reserved for elements that are not there, and a length longer than what
-/// is left is refused before anything is read.
-struct Decoder<'a> {
-    bytes: &'a [u8],
-    position: usize,
-    /// The first well-formed part that is no Terraform value (binary data, a key that is not a
-    /// string): reported once the whole message is known to be well formed.
-    refused: Option<DecodeError>,
-}
-
-fn deeper(depth: u16) -> Result<u16, Malformed> {
-    depth.checked_sub(1).ok_or(Malformed::TooDeep)
-}
-
-impl<'a> Decoder<'a> {
-    fn take(&mut self, count: usize) -> Result<&'a [u8], Malformed> {
-        let left = self.bytes.len() - self.position;
-        if count > left {
-            return Err(Malformed::Truncated {
-                needed: count - left,
-                at: self.bytes.len(),
-            });
-        }
-        let taken = &self.bytes[self.position..self.position + count];
-        self.position += count;
-        Ok(taken)
-    }
-
-    fn byte(&mut self) -> Result<u8, Malformed> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
-        let mut array = [0; N];
-        array.copy_from_slice(self.take(N)?);
-        Ok(array)
-    }
-
-    fn length(&mut self, width: usize) -> Result<usize, Malformed> {
-        Ok(match width {
-            1 => usize::from(self.byte()?),
-            2 => usize::from(u16::from_be_bytes(self.array()?)),
-            _ => u32::from_be_bytes(self.array()?) as usize,
-        })
-    }
-
-    fn refuse(&mut self, refused: DecodeError) {
-        self.refused.get_or_insert(refused);
-    }
-
-    /// The `length` bytes of a binary body, or of a string's or an extension's.
-    fn body(&mut self, length: usize, depth: u16) -> Result<&'a [u8], Malformed> {
-        deeper(depth)?;
-        self.take(length)
-    }
-
-    fn string(&mut self, length: usize, depth: u16) -> Result<String, Malformed> {
-        let bytes = self.body(length, deeper(depth)?)?;
-        // cty strings are always UTF-8; anything else is kept visibly wrong so that a
-        // validator names the attribute instead of the whole message failing.
-        Ok(match std::str::from_utf8(bytes) {
-            Ok(text) => text.to_owned(),
-            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-        })
-    }
-
-    fn extension(&mut self, length: usize, depth: u16) -> Result<Value, Malformed> {
-        let depth = deeper(depth)?;
-        self.byte()?; // the extension type: any type is an unknown value
-        self.body(length, depth)?;
-        Ok(Value::Unknown)
-    }
-
-    fn list(&mut self, length: usize, depth: u16) -> Result<Value, Malformed> {
-        let depth = deeper(depth)?;
-        let mut items = Vec::new();
-        for _ in 0..length {
-            items.push(self.value(depth)?);
-        }
-        Ok(Value::List(items))
-    }
-
-    fn object(&mut self, length: usize, depth: u16) -> Result<Value, Malformed> {
-        let depth = deeper(depth)?;
-        let mut object = BTreeMap::new();
-        for _ in 0..length {
-            // A key that is not a string is refused as such, whatever is inside it.
-            let earlier = self.refused.take();
-            let key = self.value(depth)?;
-            self.refused = earlier;
-            let key = match key {
-                Value::String(key) => key,
-                _ => {
-                    self.refuse(DecodeError::NonStringKey);
-                    String::new()
-                }
-            };
-            let value = self.value(depth)?;
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
-    }
-
-    fn value(&mut self, depth: u16) -> Result<Value, Malformed> {
-        let depth = deeper(depth)?;
-        let marker = self.byte()?;
-        Ok(match marker {
-            0x00..=0x7f => Value::Number(f64::from(marker)),
-            0x80..=0x8f => self.object(usize::from(marker & 0x0f), depth)?,
-            0x90..=0x9f => self.list(usize::from(marker & 0x0f), depth)?,
-            0xa0..=0xbf => Value::String(self.string(usize::from(marker & 0x1f), depth)?),
-            // 0xc1 is reserved; rmpv read it as nil, and so do we.
-            0xc0 | 0xc1 => Value::Null,
-            0xc2 => Value::Bool(false),
-            0xc3 => Value::Bool(true),
-            0xc4..=0xc6 => {
-                let length = self.length(1 << (marker - 0xc4))?;
-                self.body(length, depth)?;
-                self.refuse(DecodeError::Binary);
-                Value::Null
-            }
-            0xc7..=0xc9 => {
-                let length = self.length(1 << (marker - 0xc7))?;
-                self.extension(length, depth)?
-            }
-            0xca => Value::Number(f64::from(f32::from_be_bytes(self.array()?))),
-            0xcb => Value::Number(f64::from_be_bytes(self.array()?)),
-            0xcc => Value::Number(f64::from(self.byte()?)),
-            0xcd => Value::Number(f64::from(u16::from_be_bytes(self.array()?))),
-            0xce => Value::Number(f64::from(u32::from_be_bytes(self.array()?))),
-            0xcf => Value::Number(u64::from_be_bytes(self.array()?) as f64),
-            0xd0 => Value::Number(f64::from(i8::from_be_bytes(self.array()?))),
-            0xd1 => Value::Number(f64::from(i16::from_be_bytes(self.array()?))),
-            0xd2 => Value::Number(f64::from(i32::from_be_bytes(self.array()?))),
-            0xd3 => Value::Number(i64::from_be_bytes(self.array()?) as f64),
-            0xd4..=0xd8 => self.extension(1 << (marker - 0xd4), depth)?,
-            0xd9..=0xdb => {
-                let length = self.length(1 << (marker - 0xd9))?;
-                Value::String(self.string(length, depth)?)
-            }
-            0xdc | 0xdd => {
-                let length = self.length(if marker == 0xdc { 2 } else { 4 })?;
-                self.list(length, depth)?
-            }
-            0xde | 0xdf => {
-                let length = self.length(if marker == 0xde { 2 } else { 4 })?;
-                self.object(length, depth)?
-            }
-            0xe0..=0xff => Value::Number(f64::from(marker as i8)),
-        })
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;
