@@ -533,6 +533,25 @@ fn listed_ids(answer: &proto::read_data_source::Response) -> Vec<String> {
         .collect()
 }
 
+/// An endpoint's v1.0 body, AVAILABLE, with this id.
+fn endpoint_answer(id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "interfaceEndpointId": id,
+        "connectionStatus": "AVAILABLE",
+        "errorMessage": null,
+        "deleteRequested": false,
+    })
+}
+
+/// The one diagnostic of a read that returned no state.
+fn only_error(answer: &proto::read_data_source::Response) -> &proto::Diagnostic {
+    assert!(answer.state.is_none(), "a state was returned");
+    let [diagnostic] = &answer.diagnostics[..] else {
+        panic!("{:?}", answer.diagnostics)
+    };
+    diagnostic
+}
+
 const ENDPOINT_A: &str = "vpce-0a0000000000000a1";
 const ENDPOINT_B: &str = "vpce-0b0000000000000b2";
 
@@ -542,10 +561,7 @@ async fn a_link_listing_dot_segments_and_an_empty_id_fails_naming_them_and_reads
     atlas.put(ENDPOINT_A, fake_atlas::Endpoint::with_status("AVAILABLE"));
     atlas.push_fault(answer_with(link_listing(&[".", "..", "", ENDPOINT_A])));
     let answer = read(&provider, "atlas_interface_endpoints", endpoints_config()).await;
-    assert!(answer.state.is_none(), "a state was returned");
-    let [diagnostic] = &answer.diagnostics[..] else {
-        panic!("{:?}", answer.diagnostics)
-    };
+    let diagnostic = only_error(&answer);
     assert_eq!(diagnostic.summary, "Atlas Listed an Unusable Id");
     for shown in [r#"".""#, r#""..""#, r#""""#] {
         assert!(diagnostic.detail.contains(shown), "{}", diagnostic.detail);
@@ -586,17 +602,9 @@ async fn an_id_listed_twice_is_read_once_in_its_first_place() {
 async fn an_answer_about_another_endpoint_is_an_error_naming_both_ids() {
     let (atlas, provider) = provider_on_fake().await;
     atlas.push_fault(answer_with(link_listing(&[ENDPOINT_A])));
-    atlas.push_fault(answer_with(serde_json::json!({
-        "interfaceEndpointId": ENDPOINT_B,
-        "connectionStatus": "AVAILABLE",
-        "errorMessage": null,
-        "deleteRequested": false,
-    })));
+    atlas.push_fault(answer_with(endpoint_answer(ENDPOINT_B)));
     let answer = read(&provider, "atlas_interface_endpoints", endpoints_config()).await;
-    assert!(answer.state.is_none(), "a state was returned");
-    let [diagnostic] = &answer.diagnostics[..] else {
-        panic!("{:?}", answer.diagnostics)
-    };
+    let diagnostic = only_error(&answer);
     assert_eq!(diagnostic.summary, "Atlas Answered for Another Endpoint");
     assert!(
         diagnostic.detail.contains(ENDPOINT_A) && diagnostic.detail.contains(ENDPOINT_B),
@@ -645,10 +653,7 @@ async fn a_list_over_16_mib_fails_naming_the_limit() {
         );
     }
     let answer = read(&provider, "atlas_interface_endpoints", endpoints_config()).await;
-    assert!(answer.state.is_none(), "a state was returned");
-    let [diagnostic] = &answer.diagnostics[..] else {
-        panic!("{:?}", answer.diagnostics)
-    };
+    let diagnostic = only_error(&answer);
     assert_eq!(diagnostic.summary, "List from Atlas Too Large");
     assert!(
         diagnostic.detail.contains("16 MiB"),
@@ -665,12 +670,7 @@ async fn a_list_over_16_mib_fails_naming_the_limit() {
 #[tokio::test]
 async fn a_single_endpoint_answered_with_another_id_is_an_error_naming_both() {
     let (atlas, provider) = provider_on_fake().await;
-    atlas.push_fault(answer_with(serde_json::json!({
-        "interfaceEndpointId": ENDPOINT_B,
-        "connectionStatus": "AVAILABLE",
-        "errorMessage": null,
-        "deleteRequested": false,
-    })));
+    atlas.push_fault(answer_with(endpoint_answer(ENDPOINT_B)));
     let config = object(&[
         ("project_id", text(PROJECT)),
         ("private_link_id", text(LINK)),
@@ -683,10 +683,7 @@ async fn a_single_endpoint_answered_with_another_id_is_an_error_naming_both() {
         ("id", Value::Null),
     ]);
     let answer = read(&provider, "atlas_interface_endpoint", config).await;
-    assert!(answer.state.is_none(), "a state was returned");
-    let [diagnostic] = &answer.diagnostics[..] else {
-        panic!("{:?}", answer.diagnostics)
-    };
+    let diagnostic = only_error(&answer);
     assert_eq!(diagnostic.summary, "Atlas Answered for Another Endpoint");
     assert!(
         diagnostic.detail.contains(ENDPOINT_A) && diagnostic.detail.contains(ENDPOINT_B),
