@@ -14,8 +14,9 @@ use super::credentials::Credentials;
 use super::digest::DigestSession;
 use super::error::{ApiError, AtlasError};
 use super::retry::RetryPolicy;
-use super::routes::{ApiVersion, Resource, RouteChoice, RouteFamily, RouteStep};
+use super::routes::{ApiVersion, Resource, RouteChoice, RouteFamily, Verdict};
 use super::service_account::TokenCache;
+use super::shared_fetch::SharedFetch;
 use crate::logging;
 use answer::{decode, error_chain};
 
@@ -60,7 +61,9 @@ impl fmt::Debug for ClientSettings {
 
 /// How requests authenticate.
 enum Auth {
-    Digest(DigestSession),
+    /// The digest session, and the one fetch of a first challenge in flight: `Ok(true)` once a
+    /// challenge is learned, `Ok(false)` when Atlas answered without one.
+    Digest(DigestSession, SharedFetch<Result<bool, AtlasError>>),
     ServiceAccount(TokenCache),
     AccessToken(String),
 }
@@ -114,7 +117,10 @@ impl AtlasClient {
             Credentials::ApiKey {
                 public_key,
                 private_key,
-            } => Auth::Digest(DigestSession::new(public_key, private_key)),
+            } => Auth::Digest(
+                DigestSession::new(public_key, private_key),
+                SharedFetch::default(),
+            ),
             Credentials::ServiceAccount {
                 client_id,
                 client_secret,
@@ -156,8 +162,8 @@ impl AtlasClient {
     }
 
     /// GETs the resource on the route `api_version` selects (v1.0; v2 with the versioned Accept
-    /// header; or auto, which probes v1.0 once per process and repeats the read on v2 when v1.0
-    /// is gone), with retries, and decodes a 2xx body as `T`.
+    /// header; or auto, which probes v1.0 until an answer settles it and repeats the read on v2
+    /// when v1.0 is gone), with retries, and decodes a 2xx body as `T`.
     pub(crate) async fn get_resource<T: DeserializeOwned>(
         &self,
         resource: &Resource<'_>,
@@ -167,34 +173,77 @@ impl AtlasClient {
                 id: segment.chars().take(200).collect(),
             });
         }
-        match self.routes.next_step().await {
-            RouteStep::Use(family) => self.get_json(family, resource, None).await,
-            RouteStep::Probe(turn) => {
+        if let Some(family) = self.routes.family() {
+            return self.get_json(family, resource, None).await;
+        }
+        // One probe in flight: the read that runs it keeps its own outcome here; reads that
+        // wait for it get its verdict, or its failure, and no probe of their own.
+        let mut probed = None;
+        let shared = self
+            .routes
+            .probe(|| async {
+                if self.routes.family().is_some() {
+                    return Ok(()); // settled by a probe that ended a moment ago
+                }
                 // A process's first digest challenge is fetched on the v2 route: Atlas
                 // authenticates before it routes, so the challenge is the same, and the v1.0
                 // route then sees one request, the probe itself.
                 let outcome = self
                     .get_json(RouteFamily::Legacy, resource, Some(RouteFamily::Versioned))
                     .await;
-                let switch = self.routes.settle(&outcome);
-                drop(turn);
-                if !switch {
-                    return outcome;
-                }
-                let answered = outcome
-                    .as_ref()
-                    .err()
-                    .and_then(AtlasError::api)
-                    .map(ApiError::status_and_code)
-                    .unwrap_or_default();
-                logging::warn(
-                    "Atlas no longer serves the v1.0 routes; reading from the v2 routes from now on \
-                     (set api_version = \"v2\" to skip this probe)",
-                    &[("v1_answer", answered.into())],
-                );
-                self.get_json(RouteFamily::Versioned, resource, None).await
+                let verdict = self.routes.settle(&outcome);
+                let shared = match (&outcome, verdict) {
+                    (Err(error), Verdict::Open) => Err(error.clone()),
+                    _ => Ok(()),
+                };
+                probed = Some((outcome, verdict));
+                shared
+            })
+            .await;
+        match probed {
+            Some((outcome, Verdict::MovedToVersioned)) => {
+                self.read_after_switch(resource, outcome).await
+            }
+            Some((outcome, _)) => outcome,
+            None => {
+                shared?;
+                // The probe shares `Ok` only once the family is settled.
+                let family = self.routes.family().unwrap_or(RouteFamily::Versioned);
+                self.get_json(family, resource, None).await
             }
         }
+    }
+
+    /// The probe's read repeated on v2 after v1.0 answered "gone". Only when v2 finds the resource
+    /// is the switch reported (a warning, once): a v1.0 `RESOURCE_NOT_FOUND` for a resource that
+    /// v2 does not find either proves nothing about v1.0.
+    async fn read_after_switch<T: DeserializeOwned>(
+        &self,
+        resource: &Resource<'_>,
+        legacy: Result<T, AtlasError>,
+    ) -> Result<T, AtlasError> {
+        let answered = legacy
+            .as_ref()
+            .err()
+            .and_then(AtlasError::api)
+            .map(ApiError::status_and_code)
+            .unwrap_or_default();
+        let outcome = self.get_json(RouteFamily::Versioned, resource, None).await;
+        if outcome.is_ok() {
+            self.routes.confirm_switch();
+            logging::warn(
+                "Atlas no longer serves the v1.0 routes; reading from the v2 routes from now on \
+                 (set api_version = \"v2\" to skip this probe)",
+                &[("v1_answer", answered.into())],
+            );
+        } else {
+            logging::debug(
+                "the v1.0 route answered as if gone and v2 did not find the resource either; \
+                 reading from the v2 routes from now on",
+                &[("v1_answer", answered.into())],
+            );
+        }
+        outcome
     }
 
     /// GETs the resource on `family` with retries. A digest challenge, when one must be fetched

@@ -4,8 +4,9 @@
 //! round trip instead of two. The session keeps the last challenge *parsed* (through
 //! [`super::challenge::parse_prompt`]) and answers it again for each request; it never re-reads
 //! or re-writes the header text, so a realm or nonce with escaped quotes is sent back exactly as
-//! RFC 7616's quoting requires. Until a challenge is cached, requests take turns, so that reads
-//! started together share one challenge instead of each fetching its own.
+//! RFC 7616's quoting requires. Until a challenge is cached, the client lets one request fetch it
+//! while the others wait for it (`atlas::shared_fetch`), so that reads started together share one
+//! challenge instead of each fetching its own.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -16,7 +17,6 @@ use digest_auth::{
     Algorithm, AlgorithmType, AuthContext, AuthorizationHeader, HttpMethod, Qop,
     WwwAuthenticateHeader,
 };
-use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 
 use super::challenge::{ChallengeError, parse_prompt};
 
@@ -28,8 +28,6 @@ pub(crate) struct DigestSession {
     password: String,
     /// The challenge answered by every request, with its `nc` counter.
     prompt: Mutex<Option<Challenge>>,
-    /// Held by the one request that fetches a challenge while none is cached.
-    challenge_turn: AsyncMutex<()>,
 }
 
 impl fmt::Debug for DigestSession {
@@ -48,27 +46,6 @@ impl DigestSession {
             username,
             password,
             prompt: Mutex::new(None),
-            challenge_turn: AsyncMutex::new(()),
-        }
-    }
-
-    fn has_challenge(&self) -> bool {
-        self.prompt
-            .lock()
-            .map(|prompt| prompt.is_some())
-            .unwrap_or(false)
-    }
-
-    /// While no challenge is cached, waits for the turn to fetch one; `None` once one is cached.
-    pub(crate) async fn turn_if_needed(&self) -> Option<MutexGuard<'_, ()>> {
-        if self.has_challenge() {
-            return None;
-        }
-        let turn = self.challenge_turn.lock().await;
-        if self.has_challenge() {
-            None
-        } else {
-            Some(turn)
         }
     }
 

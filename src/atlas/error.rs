@@ -158,8 +158,9 @@ fn parameter_text(value: &serde_json::Value) -> String {
         .collect()
 }
 
-/// Why a request to Atlas did not give the expected answer.
-#[derive(Debug, thiserror::Error)]
+/// Why a request to Atlas did not give the expected answer. `Clone`, so that one failed fetch
+/// (a probe, a token) can be every waiting read's answer.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum AtlasError {
     #[error("Atlas answered {}", .0.status_and_code())]
     Api(ApiError),

@@ -13,6 +13,7 @@ mod private_link;
 mod retry;
 mod routes;
 mod service_account;
+mod shared_fetch;
 mod trust;
 
 pub use client::{AtlasClient, ClientSettings, MAX_BODY_BYTES};

@@ -10,10 +10,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-use tokio::sync::Mutex;
-
 use super::error::{ApiError, AtlasError};
 use super::kind::ErrorKind;
+use super::shared_fetch::SharedFetch;
 
 /// The version date of the v2 resources this provider reads, sent as
 /// `Accept: application/vnd.atlas.2023-01-01+json`. Atlas's specification lists the AWS endpoint
@@ -123,20 +122,24 @@ pub(crate) struct RouteChoice {
     configured: ApiVersion,
     /// In `auto`: what the probe found (`UNDECIDED` until a v1.0 answer settles it).
     decided: AtomicU8,
-    /// Held by the one read that probes v1.0 while nothing is decided, so that parallel first
-    /// reads wait for its verdict instead of each probing.
-    probe_turn: Mutex<()>,
-    /// Set when `auto` moved to v2, until a read reports it (one warning per process).
+    /// The one v1.0 probe in flight: parallel first reads wait for its verdict, or for its
+    /// failure, instead of each probing in turn.
+    probe: SharedFetch<Result<(), AtlasError>>,
+    /// Set when `auto` moved to v2 and v2 then found what v1.0 did not, until a read reports it
+    /// (one warning per process).
     switch_unreported: AtomicBool,
 }
 
-/// What the caller should do for one read.
-pub(crate) enum RouteStep<'a> {
-    /// Send on this family; the verdict is known (or fixed by configuration).
-    Use(RouteFamily),
-    /// Send on v1.0 as the probe while holding the turn; report the outcome with
-    /// [`RouteChoice::settle`].
-    Probe(tokio::sync::MutexGuard<'a, ()>),
+/// What one v1.0 probe answer says about the routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// v1.0 is served: stay on it.
+    Legacy,
+    /// v1.0 is gone: this read, and every later one, goes to v2.
+    MovedToVersioned,
+    /// The answer says nothing about the route (throttling, a server error, bad credentials, a
+    /// failed connection): the next probe asks again.
+    Open,
 }
 
 impl RouteChoice {
@@ -144,62 +147,61 @@ impl RouteChoice {
         Self {
             configured,
             decided: AtomicU8::new(UNDECIDED),
-            probe_turn: Mutex::new(()),
+            probe: SharedFetch::default(),
             switch_unreported: AtomicBool::new(false),
         }
     }
 
-    /// Which family the next request goes to, waiting for a probe in flight.
-    pub(crate) async fn next_step(&self) -> RouteStep<'_> {
+    /// The family every request goes to, once configured or decided; `None` while `auto` has not
+    /// settled (the read must probe, or wait for the probe in flight).
+    pub(crate) fn family(&self) -> Option<RouteFamily> {
         match self.configured {
-            ApiVersion::Legacy => return RouteStep::Use(RouteFamily::Legacy),
-            ApiVersion::Versioned => return RouteStep::Use(RouteFamily::Versioned),
-            ApiVersion::Auto => {}
-        }
-        if let Some(family) = self.decided() {
-            return RouteStep::Use(family);
-        }
-        let turn = self.probe_turn.lock().await;
-        match self.decided() {
-            Some(family) => RouteStep::Use(family),
-            None => RouteStep::Probe(turn),
-        }
-    }
-
-    fn decided(&self) -> Option<RouteFamily> {
-        match self.decided.load(Ordering::Acquire) {
-            LEGACY => Some(RouteFamily::Legacy),
-            VERSIONED => Some(RouteFamily::Versioned),
-            _ => None,
-        }
-    }
-
-    /// Records what a v1.0 probe answered. Returns true when the read must be repeated on v2.
-    pub(crate) fn settle<T>(&self, outcome: &Result<T, AtlasError>) -> bool {
-        match outcome {
-            Ok(_) => {
-                self.decided.store(LEGACY, Ordering::Release);
-                false
-            }
-            Err(error) => match error.api().map(ApiError::kind) {
-                Some(ErrorKind::RouteGone | ErrorKind::VersionGone) => {
-                    self.decided.store(VERSIONED, Ordering::Release);
-                    self.switch_unreported.store(true, Ordering::Release);
-                    true
-                }
-                // Atlas answered about the resource itself, so the route is served.
-                Some(ErrorKind::NotFound { .. } | ErrorKind::Rejected) => {
-                    self.decided.store(LEGACY, Ordering::Release);
-                    false
-                }
-                // Throttling, server errors, bad credentials and failed connections say nothing
-                // about the route: the next read probes again.
-                _ => false,
+            ApiVersion::Legacy => Some(RouteFamily::Legacy),
+            ApiVersion::Versioned => Some(RouteFamily::Versioned),
+            ApiVersion::Auto => match self.decided.load(Ordering::Acquire) {
+                LEGACY => Some(RouteFamily::Legacy),
+                VERSIONED => Some(RouteFamily::Versioned),
+                _ => None,
             },
         }
     }
 
-    /// True once, for the first read to ask after `auto` moved to v2.
+    /// Runs `probe` unless one is in flight, whose outcome is then this caller's: `Ok` once the
+    /// probe settled the family, or the probe's failure.
+    pub(crate) async fn probe<F, Fut>(&self, probe: F) -> Result<(), AtlasError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(), AtlasError>>,
+    {
+        self.probe.run(probe).await
+    }
+
+    /// Records what a v1.0 probe answered.
+    pub(crate) fn settle<T>(&self, outcome: &Result<T, AtlasError>) -> Verdict {
+        let verdict = match outcome {
+            Ok(_) => Verdict::Legacy,
+            Err(error) => match error.api().map(ApiError::kind) {
+                Some(ErrorKind::RouteGone | ErrorKind::VersionGone) => Verdict::MovedToVersioned,
+                // Atlas answered about the resource itself, so the route is served.
+                Some(ErrorKind::NotFound { .. } | ErrorKind::Rejected) => Verdict::Legacy,
+                _ => Verdict::Open,
+            },
+        };
+        match verdict {
+            Verdict::Legacy => self.decided.store(LEGACY, Ordering::Release),
+            Verdict::MovedToVersioned => self.decided.store(VERSIONED, Ordering::Release),
+            Verdict::Open => {}
+        }
+        verdict
+    }
+
+    /// Marks the move to v2 as proven (v2 found what v1.0 answered "gone" for): the next read to
+    /// ask reports it.
+    pub(crate) fn confirm_switch(&self) {
+        self.switch_unreported.store(true, Ordering::Release);
+    }
+
+    /// True once, for the first read to ask after `auto`'s move to v2 was confirmed.
     pub(crate) fn take_switch_notice(&self) -> bool {
         self.switch_unreported.swap(false, Ordering::AcqRel)
     }
@@ -221,63 +223,48 @@ mod tests {
         assert_eq!(ApiVersion::parse("V2"), None);
     }
 
-    #[tokio::test]
-    async fn a_gone_route_moves_auto_to_v2_once_and_for_good() {
+    #[test]
+    fn a_gone_route_moves_auto_to_v2_for_good_and_only_a_confirmation_is_reported() {
         let choice = RouteChoice::new(ApiVersion::Auto);
-        let RouteStep::Probe(turn) = choice.next_step().await else {
-            panic!("the first read probes");
-        };
-        assert!(choice.settle::<()>(&Err(api(404, Some("RESOURCE_NOT_FOUND")))));
-        drop(turn);
-        assert!(matches!(
-            choice.next_step().await,
-            RouteStep::Use(RouteFamily::Versioned)
-        ));
+        assert_eq!(choice.family(), None, "the first read probes");
+        assert_eq!(
+            choice.settle::<()>(&Err(api(404, Some("RESOURCE_NOT_FOUND")))),
+            Verdict::MovedToVersioned
+        );
+        assert_eq!(choice.family(), Some(RouteFamily::Versioned));
+        assert!(!choice.take_switch_notice(), "unproven until v2 answers");
+        choice.confirm_switch();
         assert!(choice.take_switch_notice());
         assert!(!choice.take_switch_notice());
     }
 
-    #[tokio::test]
-    async fn an_answer_about_the_resource_keeps_v1() {
+    #[test]
+    fn an_answer_about_the_resource_keeps_v1() {
         for outcome in [Ok(()), Err(api(404, Some("PRIVATELINK_NOT_FOUND")))] {
             let choice = RouteChoice::new(ApiVersion::Auto);
-            let RouteStep::Probe(_turn) = choice.next_step().await else {
-                panic!("the first read probes");
-            };
-            assert!(!choice.settle(&outcome));
-            assert_eq!(choice.decided(), Some(RouteFamily::Legacy));
-            assert!(!choice.take_switch_notice());
+            assert_eq!(choice.settle(&outcome), Verdict::Legacy);
+            assert_eq!(choice.family(), Some(RouteFamily::Legacy));
         }
     }
 
-    #[tokio::test]
-    async fn throttling_leaves_the_question_open() {
-        let choice = RouteChoice::new(ApiVersion::Auto);
-        let RouteStep::Probe(turn) = choice.next_step().await else {
-            panic!("the first read probes");
-        };
-        assert!(!choice.settle::<()>(&Err(api(429, Some("RATE_LIMITED")))));
-        drop(turn);
-        assert!(matches!(choice.next_step().await, RouteStep::Probe(_)));
-    }
-
-    /// docs/atlas-api.md: a failed or unauthorised probe, like a throttled one, settles nothing.
-    #[tokio::test]
-    async fn unauthorised_and_failed_probes_leave_the_question_open() {
+    /// docs/atlas-api.md: a throttled, failed or unauthorised probe settles nothing.
+    #[test]
+    fn throttled_unauthorised_and_failed_probes_leave_the_question_open() {
         let choice = RouteChoice::new(ApiVersion::Auto);
         for (status, code) in [
+            (429, Some("RATE_LIMITED")),
             (401, None),
             (403, Some("IP_ADDRESS_NOT_ON_ACCESS_LIST")),
             (500, None),
             (503, Some("SERVICE_UNAVAILABLE")),
         ] {
-            let RouteStep::Probe(turn) = choice.next_step().await else {
-                panic!("after a {status}, the next read probes again");
-            };
-            assert!(!choice.settle::<()>(&Err(api(status, code))), "{status}");
-            drop(turn);
+            assert_eq!(choice.settle::<()>(&Err(api(status, code))), Verdict::Open);
+            assert_eq!(
+                choice.family(),
+                None,
+                "after a {status}, the next read probes"
+            );
         }
-        assert!(matches!(choice.next_step().await, RouteStep::Probe(_)));
     }
 
     #[test]
@@ -300,15 +287,15 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn fixed_versions_never_probe() {
-        assert!(matches!(
-            RouteChoice::new(ApiVersion::Legacy).next_step().await,
-            RouteStep::Use(RouteFamily::Legacy)
-        ));
-        assert!(matches!(
-            RouteChoice::new(ApiVersion::Versioned).next_step().await,
-            RouteStep::Use(RouteFamily::Versioned)
-        ));
+    #[test]
+    fn fixed_versions_never_probe() {
+        assert_eq!(
+            RouteChoice::new(ApiVersion::Legacy).family(),
+            Some(RouteFamily::Legacy)
+        );
+        assert_eq!(
+            RouteChoice::new(ApiVersion::Versioned).family(),
+            Some(RouteFamily::Versioned)
+        );
     }
 }

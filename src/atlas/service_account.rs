@@ -5,34 +5,45 @@
 //! id and secret, form body `grant_type=client_credentials`, `Accept: application/json`) answers
 //! `{"access_token", "expires_in", "token_type": "Bearer"}`; tokens last an hour. The token
 //! endpoint is rate-limited per IP and client ("Resource /api/oauth/token is limited to 50
-//! requests every 1 minutes"), which is why one process fetches one token, not one per read.
+//! requests every 1 minutes"), which is why one process fetches one token, not one per read:
+//! one fetch is in flight at a time, its outcome (failure included) is every waiting read's, and
+//! a token that is itself a renewal after a 401 is not renewed after another.
 //! Neither the secret nor a token is logged or shown by `Debug`.
 
 use std::fmt;
 use std::time::Duration;
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use serde::Deserialize;
-use tokio::sync::Mutex;
 use tokio::time::Instant;
+
+use super::error::AtlasError;
+use super::shared_fetch::SharedFetch;
 
 /// How long before its expiry a token is renewed.
 const RENEWAL_MARGIN: Duration = Duration::from_secs(60);
 /// Atlas's tokens last an hour; an answer without `expires_in` is taken to mean that.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// One token and when to stop using it.
+/// One token and when to stop using it. No `Debug`: it holds the token.
 #[derive(Clone)]
 pub(crate) struct Token {
     pub(crate) value: String,
     renew_at: Instant,
+    /// Fetched because Atlas refused the token before it: a 401 to this one is reported, not
+    /// answered with yet another token.
+    after_refusal: bool,
 }
 
 /// The token cache of one service account.
 pub(crate) struct TokenCache {
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
-    /// Held while a token is fetched, so that parallel first reads make one token request.
+    /// The token in use; the lock is held only to read or replace it.
     current: Mutex<Option<Token>>,
+    /// The one token request in flight, whose outcome every read waiting for a token receives.
+    fetch: SharedFetch<Result<Token, AtlasError>>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -106,6 +117,7 @@ impl TokenAnswer {
             renew_at: now
                 .checked_add(lifetime - margin)
                 .unwrap_or_else(|| now + DEFAULT_LIFETIME),
+            after_refusal: false,
         })
     }
 }
@@ -116,27 +128,78 @@ impl TokenCache {
             client_id,
             client_secret,
             current: Mutex::new(None),
+            fetch: SharedFetch::default(),
         }
     }
 
-    /// A token still good for a minute, fetched with `fetch` when there is none. `stale` is a
-    /// token a request was just refused with: it is not handed out again.
-    pub(crate) async fn token<F, Fut, E>(&self, stale: Option<&str>, fetch: F) -> Result<String, E>
+    /// A token good for a while yet: the cached one, or the outcome of the token request in
+    /// flight, or of `fetch`, started now.
+    pub(crate) async fn token<F, Fut>(&self, fetch: F) -> Result<Token, AtlasError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Token, E>>,
+        Fut: Future<Output = Result<Token, AtlasError>>,
     {
-        let mut current = self.current.lock().await;
-        if let Some(token) = current.as_ref()
-            && Instant::now() < token.renew_at
-            && stale != Some(token.value.as_str())
-        {
-            return Ok(token.value.clone());
+        if let Some(token) = self.usable(None) {
+            return Ok(token);
         }
-        let token = fetch().await?;
-        let value = token.value.clone();
-        *current = Some(token);
-        Ok(value)
+        self.fetch
+            .run(|| async {
+                // A request that ended a moment ago may have brought one.
+                if let Some(token) = self.usable(None) {
+                    return Ok(token);
+                }
+                self.store(fetch().await?, false)
+            })
+            .await
+    }
+
+    /// After Atlas answered 401 to a request that carried `refused`: the token to try once more,
+    /// or `None` when the read should report the 401. A token is renewed after a refusal once:
+    /// one that was itself fetched after a refusal is not replaced by another, so that reads
+    /// against routes that refuse every token cost one extra token request, not one per read.
+    pub(crate) async fn after_refusal<F, Fut>(
+        &self,
+        refused: &Token,
+        fetch: F,
+    ) -> Result<Option<Token>, AtlasError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Token, AtlasError>>,
+    {
+        if let Some(newer) = self.usable(Some(refused)) {
+            return Ok(Some(newer));
+        }
+        if refused.after_refusal {
+            return Ok(None);
+        }
+        self.fetch
+            .run(|| async {
+                if let Some(newer) = self.usable(Some(refused)) {
+                    return Ok(newer);
+                }
+                self.store(fetch().await?, true)
+            })
+            .await
+            .map(Some)
+    }
+
+    /// The cached token, if it is not due for renewal and is not `refused`.
+    fn usable(&self, refused: Option<&Token>) -> Option<Token> {
+        self.current()
+            .as_ref()
+            .filter(|token| Instant::now() < token.renew_at)
+            .filter(|token| refused.is_none_or(|refused| refused.value != token.value))
+            .cloned()
+    }
+
+    fn store(&self, mut token: Token, after_refusal: bool) -> Result<Token, AtlasError> {
+        token.after_refusal = after_refusal;
+        *self.current() = Some(token.clone());
+        Ok(token)
+    }
+
+    fn current(&self) -> MutexGuard<'_, Option<Token>> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -152,23 +215,50 @@ mod tests {
         }
     }
 
+    /// A fetch that counts its runs and hands out `t0`, `t1`, ...
+    async fn numbered(fetches: &std::sync::atomic::AtomicUsize) -> Result<Token, AtlasError> {
+        let n = fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(answer(&format!("t{n}"), Some(3600.0), Some("Bearer"))
+            .into_token(Instant::now())
+            .unwrap())
+    }
+
     #[tokio::test(start_paused = true)]
     async fn one_fetch_is_shared_until_a_minute_before_expiry() {
         let cache = TokenCache::new("id".into(), "secret".into());
         let fetches = std::sync::atomic::AtomicUsize::new(0);
-        let fetch = || async {
-            let n = fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            answer(&format!("t{n}"), Some(3600.0), Some("Bearer"))
-                .into_token(Instant::now())
-                .map_err(|_| ())
-        };
-        assert_eq!(cache.token(None, fetch).await, Ok("t0".to_owned()));
+        let value = |token: Result<Token, AtlasError>| token.map(|token| token.value).unwrap();
+        assert_eq!(value(cache.token(|| numbered(&fetches)).await), "t0");
         tokio::time::advance(Duration::from_secs(3500)).await;
-        assert_eq!(cache.token(None, fetch).await, Ok("t0".to_owned()));
+        assert_eq!(value(cache.token(|| numbered(&fetches)).await), "t0");
         tokio::time::advance(Duration::from_secs(50)).await;
-        assert_eq!(cache.token(None, fetch).await, Ok("t1".to_owned()));
-        assert_eq!(cache.token(Some("t1"), fetch).await, Ok("t2".to_owned()));
-        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert_eq!(value(cache.token(|| numbered(&fetches)).await), "t1");
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_token_is_renewed_once_and_its_renewal_is_not() {
+        let cache = TokenCache::new("id".into(), "secret".into());
+        let fetches = std::sync::atomic::AtomicUsize::new(0);
+        let first = cache.token(|| numbered(&fetches)).await.unwrap();
+        let renewed = cache.after_refusal(&first, || numbered(&fetches)).await;
+        let renewed = renewed.unwrap().expect("a refused first token is renewed");
+        assert_eq!(renewed.value, "t1");
+        // Another read refused with the first token gets the renewal, without a fetch.
+        let again = cache.after_refusal(&first, || numbered(&fetches)).await;
+        assert_eq!(
+            again.unwrap().map(|token| token.value).as_deref(),
+            Some("t1")
+        );
+        // A read refused with the renewal reports the 401.
+        assert!(
+            cache
+                .after_refusal(&renewed, || numbered(&fetches))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The Atlas client against the fake Atlas on 127.0.0.1, whole answers through the client:
-//! `faults` (retries, timeouts, digest sessions, body limits), `today` (the v1.0 and v2 routes,
+//! `faults` (retries, timeouts, digest sessions, body limits), `hung_and_throttled` (one
+//! probe, challenge or token request shared by parallel reads, failure included), `today` (the v1.0 and v2 routes,
 //! Atlas's real rate-limit and error answers, hostile answers, service-account tokens) and
 //! `tls` (certificates towards Atlas).
 
 mod faults;
+mod hung_and_throttled;
 mod tls;
 mod today;
 

@@ -224,3 +224,81 @@ async fn ctrl_c_during_a_hanging_read_ends_terraform_cleanly() {
         assert!(!log.contains(bad), "{bad:?} in the Terraform log");
     }
 }
+
+/// A configuration of `reads` interface endpoint data sources, with `provider_arguments`.
+fn many_reads_config(workspace: &Workspace, provider_arguments: &str, reads: usize) -> String {
+    let mut config = workspace.preamble(provider_arguments);
+    for number in 0..reads {
+        config.push_str(&Workspace::data_source(
+            &format!("read_{number}"),
+            fake_atlas::PROJECT_ID,
+            fake_atlas::PRIVATE_LINK_ID,
+            ENDPOINT,
+        ));
+    }
+    config
+}
+
+/// Runs `terraform plan`; returns it and how long it took.
+async fn timed_plan(workspace: &Workspace) -> (Run, Duration) {
+    let started = std::time::Instant::now();
+    let run = workspace.plan().await;
+    (run, started.elapsed())
+}
+
+/// Issue 21, item 1: with `api_version = "auto"` (the default), six reads against an Atlas whose
+/// data routes hang share the one v1.0 probe and its timeout. Before, each read waited for the
+/// previous one's probe to time out and then probed again: 6 s and more for a 1 s timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_against_a_hung_atlas_in_auto_mode_costs_one_timeout_not_one_per_read() {
+    let workspace = Workspace::new().await;
+    workspace.atlas.delay_answers(Duration::from_secs(60));
+    workspace.write_main_tf(&many_reads_config(
+        &workspace,
+        "  request_timeout = \"1s\"\n  max_retries     = 0\n",
+        6,
+    ));
+    let (run, took) = timed_plan(&workspace).await;
+    run.assert_failure();
+    assert_eq!(
+        run.diagnostics()
+            .iter()
+            .filter(|block| block.starts_with("Error: Atlas Request Timed Out"))
+            .count(),
+        6,
+        "{run}"
+    );
+    let probes = workspace
+        .atlas
+        .requests()
+        .iter()
+        .filter(|request| request.path.starts_with("/api/atlas/v1.0/"))
+        .count();
+    assert_eq!(probes, 1, "one v1.0 probe:\n{run}");
+    assert!(took < Duration::from_millis(3500), "the plan took {took:?}");
+}
+
+/// Issue 21, item 2: ten reads with a service account whose token endpoint never answers share
+/// one token request and its timeout. Before, the token lock was held through the request and
+/// each read asked again after the previous one timed out: 10 s and more for a 1 s timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_with_a_hung_token_endpoint_costs_one_timeout_not_one_per_read() {
+    let mut workspace = Workspace::new().await;
+    workspace.remove_env("MONGODB_ATLAS_PUBLIC_API_KEY");
+    workspace.remove_env("MONGODB_ATLAS_PRIVATE_API_KEY");
+    workspace.set_env("MONGODB_ATLAS_CLIENT_ID", fake_atlas::CLIENT_ID);
+    workspace.set_env("MONGODB_ATLAS_CLIENT_SECRET", fake_atlas::CLIENT_SECRET);
+    workspace
+        .atlas
+        .set_token_endpoint(fake_atlas::TokenEndpoint::Hang);
+    workspace.write_main_tf(&many_reads_config(
+        &workspace,
+        "  api_version     = \"v2\"\n  request_timeout = \"1s\"\n",
+        10,
+    ));
+    let (run, took) = timed_plan(&workspace).await;
+    run.assert_failure();
+    run.assert_shows("timed out");
+    assert_eq!(workspace.atlas.token_requests(), 1, "{run}");
+    assert!(took < Duration::from_millis(3500), "the plan took {took:?}");
+}

@@ -16,6 +16,7 @@ use crate::atlas::digest::DigestSession;
 use crate::atlas::error::AtlasError;
 use crate::atlas::routes::RouteFamily;
 use crate::atlas::service_account::{Token, TokenAnswer, TokenCache};
+use crate::atlas::shared_fetch::SharedFetch;
 use crate::logging;
 
 impl AtlasClient {
@@ -28,57 +29,120 @@ impl AtlasClient {
         challenge_at: Option<(RouteFamily, &Url)>,
     ) -> Result<reqwest::Response, AtlasError> {
         match &self.auth {
-            Auth::Digest(session) => self.send_digest(session, family, url, challenge_at).await,
+            Auth::Digest(session, first_challenge) => {
+                self.send_digest(session, first_challenge, family, url, challenge_at)
+                    .await
+            }
             Auth::ServiceAccount(cache) => {
-                let token = cache.token(None, || self.fetch_token(cache)).await?;
-                let response = self.send(family, url, Some(bearer(&token)?)).await?;
+                let token = cache.token(|| self.fetch_token(cache)).await?;
+                let response = self.send(family, url, Some(bearer(&token.value)?)).await?;
                 if response.status() != StatusCode::UNAUTHORIZED {
                     return Ok(response);
                 }
                 // Revoked or expired early: one new token, one more try.
+                let Some(renewed) = cache
+                    .after_refusal(&token, || self.fetch_token(cache))
+                    .await?
+                else {
+                    return Ok(response);
+                };
                 self.discard(response).await;
-                let renewed = cache
-                    .token(Some(&token), || self.fetch_token(cache))
-                    .await?;
-                self.send(family, url, Some(bearer(&renewed)?)).await
+                self.send(family, url, Some(bearer(&renewed.value)?)).await
             }
             Auth::AccessToken(token) => self.send(family, url, Some(bearer(token)?)).await,
         }
     }
 
-    /// Digest: answer the cached challenge; on a 401 that carries a new challenge (the first
-    /// request, or a nonce Atlas no longer accepts), learn it and answer once more. A 401 to a
-    /// fresh answer is the caller's to report.
+    /// Digest: answer the cached challenge, or, while none is cached, the one fetched by the one
+    /// request in flight for it (whose failure is every waiting read's). On a 401 to a cached
+    /// challenge's answer that carries a new challenge (a nonce Atlas no longer accepts), learn
+    /// it and answer once more. A 401 to a fresh answer is the caller's to report.
     async fn send_digest(
         &self,
         session: &DigestSession,
+        first_challenge: &SharedFetch<Result<bool, AtlasError>>,
         family: RouteFamily,
         url: &Url,
         challenge_at: Option<(RouteFamily, &Url)>,
     ) -> Result<reqwest::Response, AtlasError> {
         let uri = request_uri(url);
-        let turn = session.turn_if_needed().await;
-        let response = match (
-            session.answer(digest_auth::HttpMethod::GET, &uri),
-            challenge_at,
-        ) {
-            (Some(answer), _) => self.send(family, url, Some(header_value(&answer)?)).await?,
-            (None, None) => self.send(family, url, None).await?,
-            // No challenge yet, and the caller wants it fetched elsewhere. Only a 401 with a
-            // digest challenge from there is of use; anything else, and the request goes where
-            // it was meant to, unauthenticated, as usual.
-            (None, Some((other, other_url))) => {
-                let fetched = self.send(other, other_url, None).await?;
-                if fetched.status() == StatusCode::UNAUTHORIZED
-                    && digest_challenge(fetched.headers()).is_some()
-                {
-                    fetched
-                } else {
-                    self.discard(fetched).await;
-                    self.send(family, url, None).await?
+        if let Some(answer) = session.answer(digest_auth::HttpMethod::GET, &uri) {
+            let response = self.send(family, url, Some(header_value(&answer)?)).await?;
+            return self
+                .answer_new_challenge(session, family, url, &uri, response)
+                .await;
+        }
+        // The request that fetches the challenge keeps the answer it got when that was not a
+        // challenge (a server that asks for none): it is this read's answer.
+        let mut own_answer = None;
+        let learned = first_challenge
+            .run(|| async {
+                let response = self.fetch_challenge(family, url, challenge_at).await?;
+                match digest_challenge(response.headers()) {
+                    Some(challenge) if response.status() == StatusCode::UNAUTHORIZED => {
+                        session
+                            .learn(&challenge)
+                            .map_err(|error| AtlasError::Challenge {
+                                cause: error.to_string(),
+                            })?;
+                        self.discard(response).await;
+                        Ok(true)
+                    }
+                    _ => {
+                        own_answer = Some(response);
+                        Ok(false)
+                    }
                 }
+            })
+            .await;
+        if let Some(response) = own_answer {
+            return Ok(response);
+        }
+        if !learned? {
+            let response = self.send(family, url, None).await?;
+            return self
+                .answer_new_challenge(session, family, url, &uri, response)
+                .await;
+        }
+        let answer = session
+            .answer(digest_auth::HttpMethod::GET, &uri)
+            .ok_or_else(|| AtlasError::Challenge {
+                cause: "the challenge could not be answered".into(),
+            })?;
+        self.send(family, url, Some(header_value(&answer)?)).await
+    }
+
+    /// A request without credentials, to be answered with a challenge: on `challenge_at` when
+    /// given (only a 401 with a digest challenge from there is of use; anything else, and the
+    /// request goes where it was meant to), else on `url`.
+    async fn fetch_challenge(
+        &self,
+        family: RouteFamily,
+        url: &Url,
+        challenge_at: Option<(RouteFamily, &Url)>,
+    ) -> Result<reqwest::Response, AtlasError> {
+        if let Some((other, other_url)) = challenge_at {
+            let fetched = self.send(other, other_url, None).await?;
+            if fetched.status() == StatusCode::UNAUTHORIZED
+                && digest_challenge(fetched.headers()).is_some()
+            {
+                return Ok(fetched);
             }
-        };
+            self.discard(fetched).await;
+        }
+        self.send(family, url, None).await
+    }
+
+    /// A 401 that carries a digest challenge (the first answer, or a nonce Atlas no longer
+    /// accepts): learn the challenge and answer it once. Any other answer is returned as is.
+    async fn answer_new_challenge(
+        &self,
+        session: &DigestSession,
+        family: RouteFamily,
+        url: &Url,
+        uri: &str,
+        response: reqwest::Response,
+    ) -> Result<reqwest::Response, AtlasError> {
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -95,13 +159,11 @@ impl AtlasClient {
         }
         self.discard(response).await;
         let answer = session
-            .answer(digest_auth::HttpMethod::GET, &uri)
+            .answer(digest_auth::HttpMethod::GET, uri)
             .ok_or_else(|| AtlasError::Challenge {
                 cause: "the challenge could not be answered".into(),
             })?;
-        let response = self.send(family, url, Some(header_value(&answer)?)).await;
-        drop(turn);
-        response
+        self.send(family, url, Some(header_value(&answer)?)).await
     }
 
     /// One GET on `url`, refusing a redirect.

@@ -12,6 +12,7 @@ use crate::fixtures::{Endpoint, PrivateLink};
 use crate::hostile::Fault;
 use crate::server::{self, RecordedRequest, Shared, State, lock};
 use crate::tls;
+use crate::tokens::TokenEndpoint;
 use crate::{PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY};
 
 /// A running fake Atlas. Stops when dropped.
@@ -163,6 +164,18 @@ impl FakeAtlas {
         lock(&self.state).faults.push_back(fault);
     }
 
+    /// Holds the answer to every authenticated request on the data routes for `delay` (a hung
+    /// Atlas, for a delay longer than the client's timeout). `Duration::ZERO` answers at once.
+    /// Digest challenges and the token endpoint are not delayed.
+    pub fn delay_answers(&self, delay: Duration) {
+        lock(&self.state).answer_delay = delay;
+    }
+
+    /// Holds every digest challenge (the 401 that carries a nonce) for `delay`.
+    pub fn delay_challenges(&self, delay: Duration) {
+        lock(&self.state).challenge_delay = delay;
+    }
+
     /// Answers every authenticated request with 403 IP_ADDRESS_NOT_ON_ACCESS_LIST.
     pub fn deny_by_access_list(&self, deny: bool) {
         lock(&self.state).deny_access_list = deny;
@@ -214,14 +227,31 @@ impl FakeAtlas {
     /// Makes the token endpoint answer Atlas's 429 RATE_LIMITED (with its one-minute window),
     /// or stop doing so.
     pub fn rate_limit_tokens(&self, limited: bool) {
-        let window = limited.then_some(crate::tokens::TOKEN_RATE_LIMIT_WINDOW);
-        lock(&self.state).tokens.rate_limit = window;
+        lock(&self.state).tokens.endpoint = if limited {
+            TokenEndpoint::RateLimited {
+                window: crate::tokens::TOKEN_RATE_LIMIT_WINDOW,
+            }
+        } else {
+            TokenEndpoint::Issue
+        };
     }
 
     /// Makes the token endpoint answer 429 RATE_LIMITED with a window of `window`, so that a
     /// test of the wait need not wait out Atlas's minute.
     pub fn rate_limit_tokens_for(&self, window: Duration) {
-        lock(&self.state).tokens.rate_limit = Some(window);
+        lock(&self.state).tokens.endpoint = TokenEndpoint::RateLimited { window };
+    }
+
+    /// How the token endpoint answers from now on: issuing tokens, throttling, hanging, or a
+    /// body of the test's choosing.
+    pub fn set_token_endpoint(&self, endpoint: TokenEndpoint) {
+        lock(&self.state).tokens.endpoint = endpoint;
+    }
+
+    /// Refuses every bearer token on the data routes with Atlas's 401, as if each were revoked
+    /// the moment it was issued (the token endpoint goes on issuing them).
+    pub fn refuse_bearer_tokens(&self, refuse: bool) {
+        lock(&self.state).tokens.refuse_all = refuse;
     }
 
     /// How many requests reached the token endpoint, whatever their answer.

@@ -115,6 +115,8 @@ impl Fault {
 /// What the server does with one request.
 pub(crate) enum Outcome {
     Answer(Response<FakeBody>),
+    /// Answer once this much time has passed.
+    AnswerAfter(std::time::Duration, Response<FakeBody>),
     Hang,
     Reset,
     /// Answer, but let only the first bytes of the status line reach the client.

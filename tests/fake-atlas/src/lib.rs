@@ -38,7 +38,7 @@ pub use hostile::Fault;
 pub use proxy::FakeProxy;
 pub use routes::{API_VERSION, V2_ENDPOINT_NOT_FOUND, V2_SERVICE_NOT_FOUND};
 pub use server::RecordedRequest;
-pub use tokens::{CLIENT_ID, CLIENT_SECRET, TOKEN_PATH};
+pub use tokens::{CLIENT_ID, CLIENT_SECRET, TOKEN_PATH, TokenEndpoint};
 
 /// The key pair the fake accepts unless told otherwise.
 pub const PUBLIC_KEY: &str = "abcdefgh";

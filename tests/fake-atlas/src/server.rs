@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -51,6 +51,10 @@ pub(crate) struct State {
     pub deny_access_list: bool,
     pub v1_gone: bool,
     pub retired_versions: HashSet<String>,
+    /// How long an authenticated request to the data routes waits for its answer.
+    pub answer_delay: Duration,
+    /// How long a digest challenge (a 401 with a nonce) waits.
+    pub challenge_delay: Duration,
 }
 
 impl State {
@@ -66,6 +70,8 @@ impl State {
             deny_access_list: false,
             v1_gone: false,
             retired_versions: HashSet::new(),
+            answer_delay: Duration::ZERO,
+            challenge_delay: Duration::ZERO,
         }
     }
 }
@@ -189,11 +195,9 @@ async fn handle(
             .await
             .ok()
             .map(|collected| collected.to_bytes());
-        let response =
-            lock(&state)
-                .tokens
-                .answer(&method, authorization.as_deref(), body.as_deref());
-        Outcome::Answer(response)
+        lock(&state)
+            .tokens
+            .answer(&method, authorization.as_deref(), body.as_deref())
     } else {
         let mut state = lock(&state);
         authenticate_and_answer(
@@ -209,6 +213,12 @@ async fn handle(
         Outcome::Answer(response) => {
             record.status = response.status().as_u16();
             lock(&state).requests.push(record);
+            Ok(response)
+        }
+        Outcome::AnswerAfter(delay, response) => {
+            record.status = response.status().as_u16();
+            lock(&state).requests.push(record);
+            tokio::time::sleep(delay).await;
             Ok(response)
         }
         Outcome::Hang => {
@@ -252,8 +262,10 @@ fn authenticate_and_answer(
         );
         match verdict {
             Verdict::Accepted => {}
-            Verdict::Challenge { stale } => return Outcome::Answer(challenge(state, stale)),
-            Verdict::Rejected => return Outcome::Answer(challenge(state, false)),
+            Verdict::Challenge { stale } => {
+                return after(state.challenge_delay, challenge(state, stale));
+            }
+            Verdict::Rejected => return after(state.challenge_delay, challenge(state, false)),
         }
     }
     if let Some(fault) = state.faults.pop_front() {
@@ -270,13 +282,17 @@ fn authenticate_and_answer(
         v1_gone: state.v1_gone,
         retired_versions: &state.retired_versions,
     };
-    Outcome::Answer(routes::answer(
-        method,
-        uri,
-        accept,
-        &settings,
-        &mut state.fixtures,
-    ))
+    let answer = routes::answer(method, uri, accept, &settings, &mut state.fixtures);
+    after(state.answer_delay, answer)
+}
+
+/// `response`, sent once `delay` has passed (at once for zero).
+fn after(delay: Duration, response: Response<FakeBody>) -> Outcome {
+    if delay.is_zero() {
+        Outcome::Answer(response)
+    } else {
+        Outcome::AnswerAfter(delay, response)
+    }
 }
 
 /// Atlas's 401: the same body for a first challenge and for a wrong answer, with a new nonce.

@@ -17,6 +17,7 @@ use hyper::Response;
 use hyper::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use md5::{Digest, Md5};
 
+use crate::hostile::Outcome;
 use crate::responses::{FakeBody, error_body, error_response, json_response};
 
 /// The path of the token endpoint (atlas-sdk-go's `TokenAPIPath`).
@@ -37,13 +38,32 @@ struct IssuedToken {
     expires_at: Instant,
 }
 
+/// How the token endpoint answers a request with the right credentials.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum TokenEndpoint {
+    /// Issue a token, as Atlas does.
+    #[default]
+    Issue,
+    /// Atlas's 429 RATE_LIMITED (checked before the credentials, as Atlas's limiter is) with a
+    /// window of this long: "every 1 minutes" for Atlas's own, and `Retry-After` with the
+    /// seconds for a window that is not whole minutes.
+    RateLimited { window: Duration },
+    /// Never answer (until the fake stops).
+    Hang,
+    /// Issue a valid token, but say this `expires_in` (any JSON) in the answer.
+    IssueWithExpiresIn(serde_json::Value),
+    /// Answer 200 `application/json` with this body (after checking the credentials).
+    Body(String),
+}
+
 /// The service accounts and the tokens issued so far.
 pub(crate) struct TokenBook {
     accounts: HashMap<String, String>,
     issued: HashMap<String, IssuedToken>,
     pub lifetime: Duration,
-    /// The window of the rate limit the endpoint answers every request with, if any.
-    pub rate_limit: Option<Duration>,
+    pub endpoint: TokenEndpoint,
+    /// Every bearer token is refused on the data routes, as if revoked the moment it was issued.
+    pub refuse_all: bool,
     pub requests: usize,
     serial: u64,
 }
@@ -54,7 +74,8 @@ impl Default for TokenBook {
             accounts: HashMap::from([(CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())]),
             issued: HashMap::new(),
             lifetime: DEFAULT_LIFETIME,
-            rate_limit: None,
+            endpoint: TokenEndpoint::Issue,
+            refuse_all: false,
             requests: 0,
             serial: 0,
         }
@@ -102,6 +123,9 @@ impl TokenBook {
     }
 
     pub fn check_bearer(&self, token: &str) -> BearerVerdict {
+        if self.refuse_all {
+            return BearerVerdict::Unknown;
+        }
         match self.issued.get(token) {
             Some(issued) if Instant::now() < issued.expires_at => BearerVerdict::Valid,
             Some(_) => BearerVerdict::Expired,
@@ -115,14 +139,23 @@ impl TokenBook {
         method: &str,
         authorization: Option<&str>,
         body: Option<&[u8]>,
-    ) -> Response<FakeBody> {
+    ) -> Outcome {
         self.requests += 1;
+        match &self.endpoint {
+            TokenEndpoint::Hang => Outcome::Hang,
+            TokenEndpoint::RateLimited { window } => Outcome::Answer(rate_limited(*window)),
+            _ => Outcome::Answer(self.answer_credentials(method, authorization, body)),
+        }
+    }
+
+    fn answer_credentials(
+        &mut self,
+        method: &str,
+        authorization: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Response<FakeBody> {
         if method != "POST" {
             return error_response(405, None, "Method not allowed.");
-        }
-        // Atlas's limiter runs before it looks at the credentials.
-        if let Some(window) = self.rate_limit {
-            return rate_limited(window);
         }
         let Some(client_id) = authorization
             .and_then(basic_credentials)
@@ -139,11 +172,16 @@ impl TokenBook {
         if !grant_is_client_credentials {
             return error_response(400, None, "grant_type must be client_credentials.");
         }
+        let expires_in = match &self.endpoint {
+            TokenEndpoint::Body(body) => return json_response(200, body.clone()),
+            TokenEndpoint::IssueWithExpiresIn(said) => said.clone(),
+            _ => self.lifetime.as_secs().into(),
+        };
         let lifetime = self.lifetime;
         let token = self.issue(&client_id, lifetime);
         let body = serde_json::json!({
             "access_token": token,
-            "expires_in": lifetime.as_secs(),
+            "expires_in": expires_in,
             "token_type": "Bearer",
         });
         json_response(200, body.to_string())
