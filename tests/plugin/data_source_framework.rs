@@ -661,7 +661,7 @@ async fn a_list_over_16_mib_fails_naming_the_limit() {
         diagnostic.detail
     );
     assert!(
-        diagnostic.detail.contains("the 17th of 17"),
+        diagnostic.detail.contains("at endpoint 17 of 17"),
         "{}",
         diagnostic.detail
     );

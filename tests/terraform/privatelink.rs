@@ -445,5 +445,5 @@ async fn a_list_over_16_mib_fails_the_plan_naming_the_limit() {
     run.assert_failure()
         .assert_shows("List from Atlas Too Large");
     let detail = run.diagnostic("Error: List from Atlas Too Large", "16 MiB");
-    assert!(detail.contains("the 17th of 17"), "{detail}");
+    assert!(detail.contains("at endpoint 17 of 17"), "{detail}");
 }

@@ -131,6 +131,7 @@ impl DataSource for InterfaceEndpointsDataSource {
             has_shape: |listed| {
                 validators::vpc_endpoint_id(INTERFACE_ENDPOINT_ID, listed).is_none()
             },
+            single_data_source: "atlas_interface_endpoint",
         };
         let ids = list.checked_ids(private_link.interface_endpoints.unwrap_or_default())?;
         let endpoints = list

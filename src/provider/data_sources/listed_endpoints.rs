@@ -49,6 +49,9 @@ pub struct ListedEndpoints<'a> {
     pub expected_shape: &'static str,
     /// The check an id in a configuration passes (the schema's validator's function).
     pub has_shape: fn(&str) -> bool,
+    /// The data source that reads one of them, for the advice when a list is too large:
+    /// "atlas_interface_endpoint".
+    pub single_data_source: &'static str,
 }
 
 /// One element of a list, as the data source keeps it.
@@ -143,13 +146,14 @@ impl ListedEndpoints<'_> {
             "List from Atlas Too Large",
             format!(
                 "The {}s of private link {} exceed the {} MiB a list may hold ({} bytes, counting ids, \
-                 statuses and messages after each is cut to {MAX_ERROR_MESSAGE_BYTES} bytes), at the {read}th \
+                 statuses and messages after each is cut to {MAX_ERROR_MESSAGE_BYTES} bytes), at endpoint {read} \
                  of {listed} listed. A real list holds a few kilobytes: check that `base_url` points at the \
-                 Atlas Admin API. To read single endpoints, use `atlas_interface_endpoint`.",
+                 Atlas Admin API. To read single endpoints, use `{}`.",
                 self.what,
                 show_value(self.private_link_id),
                 MAX_LIST_BYTES / (1024 * 1024),
                 MAX_LIST_BYTES,
+                self.single_data_source,
             ),
         )
         .into()
@@ -207,6 +211,7 @@ mod tests {
             private_link_id: "6a1a2b3c4d5e6f7a8b9c0d1e",
             expected_shape: "`vpce-` and 17 hexadecimal characters",
             has_shape: |id| id.starts_with("vpce-"),
+            single_data_source: "atlas_interface_endpoint",
         }
     }
 
