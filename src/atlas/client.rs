@@ -273,7 +273,7 @@ impl AtlasClient {
             let body = self
                 .answer_body(family, url, attempt, started, response)
                 .await?;
-            decode(family, &body)
+            decode(&body)
         })
         .await
     }

@@ -185,6 +185,11 @@ pub enum AtlasError {
     },
     #[error("the response body from {host} is larger than the {limit} bytes we accept")]
     BodyTooLarge { host: String, limit: usize },
+    /// The token endpoint was asked for a service-account token and its answer cannot be used:
+    /// too large, not the documented JSON, or a token that is empty, not `Bearer`, or has an
+    /// `expires_in` that is not a number. Its body is never shown: it may hold a token.
+    #[error("the service-account token answer from {host} cannot be used: {cause}")]
+    UnusableToken { host: String, cause: String },
     #[error("timed out: {host} did not {} within {}", phase.verb(), humantime::format_duration(*limit))]
     Timeout {
         host: String,

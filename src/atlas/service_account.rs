@@ -13,7 +13,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -25,15 +26,30 @@ use super::shared_fetch::SharedFetch;
 const RENEWAL_MARGIN: Duration = Duration::from_secs(60);
 /// Atlas's tokens last an hour; an answer without `expires_in` is taken to mean that.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// The shortest lifetime a token is given, whatever `expires_in` says (`0`, `1e-300`, a negative
+/// number): a token is fetched at most once per five seconds (half of this), never once per read.
+pub(crate) const MIN_LIFETIME: Duration = Duration::from_secs(10);
+/// The longest: a process that lives longer fetches a new token after a day.
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// One token and when to stop using it. No `Debug`: it holds the token.
 #[derive(Clone)]
 pub(crate) struct Token {
     pub(crate) value: String,
     renew_at: Instant,
-    /// Fetched because Atlas refused the token before it: a 401 to this one is reported, not
-    /// answered with yet another token.
+    /// Fetched because Atlas refused the token before it: a 401 to this one, before Atlas
+    /// accepted it once, is reported, not answered with yet another token.
     after_refusal: bool,
+    /// Whether Atlas has accepted this token (shared by its copies in every read).
+    accepted: Arc<AtomicBool>,
+}
+
+impl Token {
+    /// Records that Atlas answered a request that carried this token with something other
+    /// than 401.
+    pub(crate) fn mark_accepted(&self) {
+        self.accepted.store(true, Ordering::Relaxed);
+    }
 }
 
 /// The token cache of one service account.
@@ -59,8 +75,10 @@ impl fmt::Debug for TokenCache {
 #[derive(Deserialize)]
 pub(crate) struct TokenAnswer {
     access_token: String,
+    /// RFC 6749 section 5.1: "the lifetime in seconds of the access token", a number; some servers
+    /// send it as a string of digits, which is read the same way.
     #[serde(default)]
-    expires_in: Option<f64>,
+    expires_in: Option<serde_json::Value>,
     #[serde(default)]
     token_type: Option<String>,
 }
@@ -71,6 +89,8 @@ pub(crate) enum TokenProblem {
     Empty,
     NotBearer(String),
     NotAHeaderValue,
+    /// `expires_in` is neither a number nor a string holding one; what it is, shortened.
+    ExpiresInNotANumber(String),
 }
 
 impl fmt::Display for TokenProblem {
@@ -83,6 +103,10 @@ impl fmt::Display for TokenProblem {
             TokenProblem::NotAHeaderValue => {
                 formatter.write_str("the access_token has characters an HTTP header cannot carry")
             }
+            TokenProblem::ExpiresInNotANumber(said) => write!(
+                formatter,
+                "the expires_in is {said}, not a number of seconds (or a string holding one)"
+            ),
         }
     }
 }
@@ -105,11 +129,7 @@ impl TokenAnswer {
         {
             return Err(TokenProblem::NotAHeaderValue);
         }
-        let lifetime = self
-            .expires_in
-            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-            .map(|seconds| Duration::from_secs_f64(seconds.min(1e9)))
-            .unwrap_or(DEFAULT_LIFETIME);
+        let lifetime = lifetime(self.expires_in.as_ref())?;
         // A minute early, but never sooner than half its life: a short-lived token is still used.
         let margin = RENEWAL_MARGIN.min(lifetime / 2);
         Ok(Token {
@@ -118,8 +138,32 @@ impl TokenAnswer {
                 .checked_add(lifetime - margin)
                 .unwrap_or_else(|| now + DEFAULT_LIFETIME),
             after_refusal: false,
+            accepted: Arc::default(),
         })
     }
+}
+
+/// How long a token is used, from `expires_in`: absent or `null`, an hour (Atlas's lifetime); a
+/// number, or a string holding one, that many seconds, kept between [`MIN_LIFETIME`] and
+/// [`MAX_LIFETIME`]; anything else is refused.
+fn lifetime(expires_in: Option<&serde_json::Value>) -> Result<Duration, TokenProblem> {
+    use serde_json::Value;
+    let seconds = match expires_in {
+        None | Some(Value::Null) => return Ok(DEFAULT_LIFETIME),
+        Some(Value::Number(number)) => number.as_f64(),
+        Some(Value::String(text)) => text.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    let Some(seconds) = seconds.filter(|seconds| !seconds.is_nan()) else {
+        let said = expires_in.map(Value::to_string).unwrap_or_default();
+        let mut shown: String = said.chars().take(40).collect();
+        if said.chars().count() > 40 {
+            shown.push('…');
+        }
+        return Err(TokenProblem::ExpiresInNotANumber(shown));
+    };
+    let clamped = seconds.clamp(MIN_LIFETIME.as_secs_f64(), MAX_LIFETIME.as_secs_f64());
+    Ok(Duration::from_secs_f64(clamped))
 }
 
 impl TokenCache {
@@ -154,9 +198,10 @@ impl TokenCache {
     }
 
     /// After Atlas answered 401 to a request that carried `refused`: the token to try once more,
-    /// or `None` when the read should report the 401. A token is renewed after a refusal once:
-    /// one that was itself fetched after a refusal is not replaced by another, so that reads
-    /// against routes that refuse every token cost one extra token request, not one per read.
+    /// or `None` when the read should report the 401. A token fetched after a refusal that
+    /// Atlas refuses before accepting it once is not replaced by another: Atlas refuses fresh
+    /// tokens, so reads against routes that refuse every token cost one extra token request, not
+    /// one per read. (One Atlas accepted and later refused, as when it expires early, is renewed.)
     pub(crate) async fn after_refusal<F, Fut>(
         &self,
         refused: &Token,
@@ -169,7 +214,7 @@ impl TokenCache {
         if let Some(newer) = self.usable(Some(refused)) {
             return Ok(Some(newer));
         }
-        if refused.after_refusal {
+        if refused.after_refusal && !refused.accepted.load(Ordering::Relaxed) {
             return Ok(None);
         }
         self.fetch
@@ -210,7 +255,7 @@ mod tests {
     fn answer(token: &str, expires_in: Option<f64>, kind: Option<&str>) -> TokenAnswer {
         TokenAnswer {
             access_token: token.into(),
-            expires_in,
+            expires_in: expires_in.map(serde_json::Value::from),
             token_type: kind.map(str::to_owned),
         }
     }
@@ -237,7 +282,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_refused_token_is_renewed_once_and_its_renewal_is_not() {
+    async fn a_refused_token_is_renewed_and_its_renewal_only_once_accepted() {
         let cache = TokenCache::new("id".into(), "secret".into());
         let fetches = std::sync::atomic::AtomicUsize::new(0);
         let first = cache.token(|| numbered(&fetches)).await.unwrap();
@@ -259,13 +304,58 @@ mod tests {
                 .is_none()
         );
         assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // Once Atlas accepted the renewal, a later refusal of it (an early expiry) renews again.
+        renewed.mark_accepted();
+        let third = cache.after_refusal(&renewed, || numbered(&fetches)).await;
+        assert_eq!(
+            third.unwrap().map(|token| token.value).as_deref(),
+            Some("t2")
+        );
     }
 
     #[test]
     fn short_lived_tokens_are_used_for_half_their_life() {
         let now = Instant::now();
-        let token = answer("t", Some(2.0), None).into_token(now).unwrap();
-        assert_eq!(token.renew_at - now, Duration::from_secs(1));
+        let token = answer("t", Some(30.0), None).into_token(now).unwrap();
+        assert_eq!(token.renew_at - now, Duration::from_secs(15));
+    }
+
+    /// docs/atlas-api.md: the one rule for `expires_in`.
+    #[test]
+    fn expires_in_is_seconds_from_a_number_or_a_string_kept_between_10_s_and_a_day() {
+        use serde_json::json;
+        for (said, seconds) in [
+            (json!(null), 3600),
+            (json!(3600), 3600),
+            (json!("3600"), 3600),
+            (json!(" 120 "), 120),
+            (json!(0), 10),
+            (json!(1e-300), 10),
+            (json!(-5), 10),
+            (json!("0"), 10),
+            (json!(1e12), 86400),
+        ] {
+            assert_eq!(
+                lifetime(Some(&said)),
+                Ok(Duration::from_secs(seconds)),
+                "{said}"
+            );
+        }
+        assert_eq!(lifetime(None), Ok(Duration::from_secs(3600)));
+        for said in [json!("soon"), json!(true), json!([3600]), json!({"s": 1})] {
+            assert!(
+                matches!(
+                    lifetime(Some(&said)),
+                    Err(TokenProblem::ExpiresInNotANumber(_))
+                ),
+                "{said}"
+            );
+        }
+        let refused = lifetime(Some(&json!("soon"))).unwrap_err().to_string();
+        assert!(
+            refused.contains("\"soon\"") && refused.contains("expires_in"),
+            "{refused}"
+        );
     }
 
     #[test]

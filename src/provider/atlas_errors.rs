@@ -138,6 +138,17 @@ fn network(error: &AtlasError, target: &ReadTarget<'_>) -> Diagnostic {
                 with_article(target.what)
             ),
         ),
+        AtlasError::UnusableToken { host, cause } => Diagnostic::error(
+            "Unusable Service Account Token",
+            format!(
+                "Reading the {} needs a service-account token, and the token endpoint at {host} \
+                 answered, but not with a token the provider can use: {cause}. The answer is not \
+                 shown, as it may hold a token. Check that `base_url` points at the Atlas Admin API; \
+                 if it does, Atlas has changed its token answer and this provider needs an update: \
+                 please report this issue.",
+                target.what
+            ),
+        ),
         // Every id is checked for its shape before a read; reaching this is our bug.
         AtlasError::UnusableId { id } => Diagnostic::error(
             "Provider Bug",

@@ -1,13 +1,15 @@
 //! The Atlas client against the fake Atlas on 127.0.0.1, whole answers through the client:
-//! `faults` (retries, timeouts, digest sessions, body limits), `hung_and_throttled` (one
-//! probe, challenge or token request shared by parallel reads, failure included), `today` (the v1.0 and v2 routes,
-//! Atlas's real rate-limit and error answers, hostile answers, service-account tokens) and
-//! `tls` (certificates towards Atlas).
+//! `faults` (retries, timeouts, digest sessions, body limits), `hung_and_throttled` (one probe,
+//! challenge or token request shared by parallel reads, failure included), `today` (the v1.0 and
+//! v2 routes, Atlas's real rate-limit and error answers, hostile answers, service-account tokens),
+//! `token_answers` (what the token endpoint answers, checked) and `tls` (certificates towards
+//! Atlas).
 
 mod faults;
 mod hung_and_throttled;
 mod tls;
 mod today;
+mod token_answers;
 
 use std::time::Duration;
 

@@ -344,20 +344,13 @@ async fn a_token_that_expires_mid_run_is_renewed() {
         ApiVersion::Versioned,
         0,
     );
-    // Renewed at half its life: the third read, 1.4 s in, needs a second token.
+    // The provider uses a token for at least 10 s (docs/atlas-api.md), so Atlas refuses this
+    // one 2 s in; that read renews it and succeeds, as does every other.
     for _ in 0..4 {
         client.read_interface_endpoint(&id()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     assert!(atlas.token_requests() >= 2, "{}", atlas.token_requests());
-    assert!(
-        atlas
-            .requests()
-            .iter()
-            .filter(|request| request.path.starts_with("/api/atlas/"))
-            .all(|request| request.status == 200),
-        "no read was refused"
-    );
 }
 
 #[tokio::test]

@@ -365,3 +365,25 @@ async fn an_empty_or_malformed_access_token_is_refused_at_validate() {
     assert_eq!(count_lines(&plan, "Error:"), 1, "{plan}");
     assert_eq!(workspace.atlas.request_count(), 0);
 }
+
+/// Issue 21, item 7: an oversized answer from the token endpoint is described as what was asked
+/// for, a service-account token, not as an interface endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_token_answer_is_reported_as_an_unusable_service_account_token() {
+    let mut workspace = Workspace::new().await;
+    without_api_keys(&mut workspace);
+    workspace.set_env("MONGODB_ATLAS_CLIENT_ID", CLIENT_ID);
+    workspace.set_env("MONGODB_ATLAS_CLIENT_SECRET", CLIENT_SECRET);
+    workspace
+        .atlas
+        .set_token_endpoint(fake_atlas::TokenEndpoint::Body(format!(
+            "{{\"access_token\":\"{}\"}}",
+            "a".repeat(2 << 20)
+        )));
+    many_reads(&workspace, 1, "  api_version = \"v2\"\n");
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let error = plan.diagnostic("Error: Unusable Service Account Token", "larger than");
+    assert!(!error.contains("interface endpoint is"), "{error}");
+    plan.assert_hides("aaaaaaaaaaaaaaaa");
+}

@@ -52,7 +52,21 @@ impl AtlasClient {
             }
             fields
         });
-        let body = self.read_body(response).await?;
+        let body = self
+            .read_body(response)
+            .await
+            .map_err(|error| match (family, error) {
+                (RouteFamily::Token, AtlasError::BodyTooLarge { host, limit }) => {
+                    AtlasError::UnusableToken {
+                        host,
+                        cause: format!(
+                            "the answer (HTTP {status}) is larger than the {limit} bytes accepted, \
+                             and a token answer is a few kilobytes at most"
+                        ),
+                    }
+                }
+                (_, error) => error,
+            })?;
         if let Some(fields) = &mut fields {
             fields.push((
                 "duration_ms",
@@ -126,10 +140,6 @@ impl AtlasClient {
     }
 }
 
-/// What an error shows instead of a token endpoint's body, which may hold a token.
-pub(super) const TOKEN_BODY_HIDDEN: &str =
-    "(not shown: the token endpoint's answers may hold a token)";
-
 /// A 2xx answer.
 pub(super) struct Answered {
     status: u16,
@@ -137,19 +147,27 @@ pub(super) struct Answered {
     body: Vec<u8>,
 }
 
-/// Decodes a 2xx body; the error names what was missing or wrong.
-pub(super) fn decode<T: DeserializeOwned>(
-    family: RouteFamily,
-    answer: &Answered,
-) -> Result<T, AtlasError> {
+/// Decodes a 2xx body from the data routes; the error names what was missing or wrong.
+pub(super) fn decode<T: DeserializeOwned>(answer: &Answered) -> Result<T, AtlasError> {
     serde_json::from_slice(&answer.body).map_err(|error| AtlasError::UnexpectedBody {
         status: answer.status,
         content_type: answer.content_type.clone(),
-        excerpt: match family {
-            RouteFamily::Token => TOKEN_BODY_HIDDEN.into(),
-            _ => excerpt(&answer.body),
-        },
+        excerpt: excerpt(&answer.body),
         cause: error.to_string(),
+    })
+}
+
+/// Decodes a 2xx body from the token endpoint, which is never shown (it may hold a token).
+pub(super) fn decode_token_answer<T: DeserializeOwned>(
+    host: String,
+    answer: &Answered,
+) -> Result<T, AtlasError> {
+    serde_json::from_slice(&answer.body).map_err(|error| AtlasError::UnusableToken {
+        host,
+        cause: format!(
+            "the answer (HTTP {}, {}) is not the token endpoint's JSON ({error})",
+            answer.status, answer.content_type
+        ),
     })
 }
 

@@ -10,7 +10,7 @@ use reqwest::header::{
 };
 use url::Url;
 
-use super::answer::{TOKEN_BODY_HIDDEN, decode, refuse_redirect};
+use super::answer::{decode_token_answer, refuse_redirect};
 use super::{AtlasClient, Auth};
 use crate::atlas::digest::DigestSession;
 use crate::atlas::error::AtlasError;
@@ -37,6 +37,7 @@ impl AtlasClient {
                 let token = cache.token(|| self.fetch_token(cache)).await?;
                 let response = self.send(family, url, Some(bearer(&token.value)?)).await?;
                 if response.status() != StatusCode::UNAUTHORIZED {
+                    token.mark_accepted();
                     return Ok(response);
                 }
                 // Revoked or expired early: one new token, one more try.
@@ -47,7 +48,13 @@ impl AtlasClient {
                     return Ok(response);
                 };
                 self.discard(response).await;
-                self.send(family, url, Some(bearer(&renewed.value)?)).await
+                let response = self
+                    .send(family, url, Some(bearer(&renewed.value)?))
+                    .await?;
+                if response.status() != StatusCode::UNAUTHORIZED {
+                    renewed.mark_accepted();
+                }
+                Ok(response)
             }
             Auth::AccessToken(token) => self.send(family, url, Some(bearer(token)?)).await,
         }
@@ -210,13 +217,11 @@ impl AtlasClient {
                 let answered = self
                     .answer_body(RouteFamily::Token, url, attempt, started, response)
                     .await?;
-                let answer: TokenAnswer = decode(RouteFamily::Token, &answered)?;
+                let answer: TokenAnswer = decode_token_answer(self.host(), &answered)?;
                 answer
                     .into_token(tokio::time::Instant::now())
-                    .map_err(|problem| AtlasError::UnexpectedBody {
-                        status: 200,
-                        content_type: "application/json".into(),
-                        excerpt: TOKEN_BODY_HIDDEN.into(),
+                    .map_err(|problem| AtlasError::UnusableToken {
+                        host: self.host(),
                         cause: problem.to_string(),
                     })
             }
@@ -259,7 +264,7 @@ fn bearer(token: &str) -> Result<HeaderValue, AtlasError> {
         AtlasError::UnexpectedBody {
             status: 200,
             content_type: "application/json".into(),
-            excerpt: TOKEN_BODY_HIDDEN.into(),
+            excerpt: "(not shown: it is a token)".into(),
             cause: "the access token has characters an HTTP header cannot carry".into(),
         }
     })?;
