@@ -20,15 +20,21 @@ pub struct ReadTarget<'a> {
     pub what: &'static str,
     /// The ids in the request, as (attribute, value), outermost first.
     pub ids: Vec<(&'static str, &'a str)>,
-    /// The attribute holding each id a "not found" may point at.
-    pub not_found: &'static [(AtlasId, &'static str)],
+    /// The attribute holding each Atlas id an answer may name (a "not found", or no access to
+    /// the project), for the ids that are arguments of the data source.
+    pub attributes: &'static [(AtlasId, &'static str)],
+}
+
+impl<'a> ReadTarget<'a> {
+    /// The attribute and value of the argument that holds `id`, if the read has one.
+    fn argument(&self, id: Option<AtlasId>) -> Option<(&'static str, &'a str)> {
+        let (_, attribute) = self.attributes.iter().find(|(held, _)| Some(*held) == id)?;
+        self.ids.iter().find(|(name, _)| name == attribute).copied()
+    }
 }
 
 /// The credentials in use, for messages (never a secret).
 pub type KeyInUse<'a> = &'a CredentialSource;
-
-/// The attribute of the project id in every read.
-const PROJECT_ID: &str = "project_id";
 
 /// Turns an Atlas error into what the user reads.
 pub fn diagnostic_for(
@@ -302,26 +308,24 @@ fn describe_credentials(key: KeyInUse<'_>) -> String {
 /// `NOT_IN_GROUP` / `USER_CANNOT_ACCESS_GROUP`: the credentials cannot see the project, or it
 /// does not exist.
 fn no_project_access(api: &ApiError, target: &ReadTarget<'_>, key: KeyInUse<'_>) -> Diagnostic {
-    let project = target
-        .ids
-        .iter()
-        .find(|(name, _)| *name == PROJECT_ID)
-        .map(|(_, value)| show_value(value))
-        .unwrap_or_default();
+    let project = target.argument(Some(AtlasId::Project));
+    let which = match project {
+        Some((attribute, value)) => format!("the project `{attribute}` = {}", show_value(value)),
+        None => "the project".to_owned(),
+    };
     let diagnostic = Diagnostic::error(
         "No Access to the Atlas Project",
         format!(
-            "{} {} has no access to the project `{PROJECT_ID}` = {project}, or no such project exists. Check \
-             the project id, and give the credentials a role on that project ({}).",
+            "{} {} has no access to {which}, or no such project exists. Check the project id, and give \
+             the credentials a role on that project ({}).",
             atlas_said(api),
             describe_credentials(key),
             role_needed(api.route)
         ),
     );
-    if target.ids.iter().any(|(name, _)| *name == PROJECT_ID) {
-        diagnostic.on(PROJECT_ID)
-    } else {
-        diagnostic
+    match project {
+        Some((attribute, _)) => diagnostic.on(attribute),
+        None => diagnostic,
     }
 }
 
@@ -383,11 +387,7 @@ fn version_gone(api: &ApiError) -> Diagnostic {
 /// A "not found" that names an id (pointed at its attribute) or not.
 fn not_found(api: &ApiError, id: Option<AtlasId>, target: &ReadTarget<'_>) -> Diagnostic {
     let answered = atlas_said(api);
-    let pointed = target
-        .not_found
-        .iter()
-        .find(|(named, _)| Some(*named) == id)
-        .and_then(|(_, attribute)| target.ids.iter().find(|(name, _)| name == attribute));
+    let pointed = target.argument(id);
     let diagnostic = Diagnostic::error(
         format!("{} Not Found", title_case(target.what)),
         match pointed {
@@ -454,7 +454,10 @@ mod tests {
     use super::*;
     use crate::provider::config::{CLIENT_ID, Origin};
 
-    const NOT_FOUND: &[(AtlasId, &str)] = &[(AtlasId::EndpointService, "private_link_id")];
+    const ATLAS_IDS: &[(AtlasId, &str)] = &[
+        (AtlasId::Project, "project_id"),
+        (AtlasId::EndpointService, "private_link_id"),
+    ];
 
     fn target() -> ReadTarget<'static> {
         ReadTarget {
@@ -463,7 +466,7 @@ mod tests {
                 ("project_id", "5f1a2b3c4d5e6f7a8b9c0d1e"),
                 ("private_link_id", "6a1a2b3c4d5e6f7a8b9c0d1e"),
             ],
-            not_found: NOT_FOUND,
+            attributes: ATLAS_IDS,
         }
     }
 

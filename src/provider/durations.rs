@@ -2,9 +2,9 @@
 //! own Go code parses them, checked with a message that names the attribute.
 //!
 //! Terraform users know Go's `time.ParseDuration` (the `timeouts` blocks of every HashiCorp
-//! provider use it), so we accept exactly its grammar and nothing else: humantime, used before,
-//! read "1M" as a month and accepted "5 m" and "1d", which Go refuses. The grammar and every edge
-//! case below follow golang/go `src/time/format.go` (`ParseDuration`, `leadingInt`,
+//! provider use it), so we accept exactly its grammar and nothing else: "1M" is not a month, and
+//! "5 m" and "1d" are refused, as Go refuses them. The grammar and every edge case below follow
+//! golang/go `src/time/format.go` (`ParseDuration`, `leadingInt`,
 //! `leadingFraction`, `unitMap`):
 //!
 //! ```text

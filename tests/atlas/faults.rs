@@ -9,7 +9,9 @@ use terraform_provider_atlas::atlas::{
     ApiVersion, AtlasClient, AtlasError, Credentials, TimeoutPhase,
 };
 
-use crate::{api_key, atlas_with_endpoint, client, client_with_timeout, id, settings};
+use crate::{
+    api_key, atlas_with_endpoint, client, client_with_timeout, id, read_at_once, settings,
+};
 
 fn status_fault(status: u16, code: &str, retry_after: Option<&str>) -> Fault {
     Fault::Status {
@@ -212,15 +214,7 @@ async fn steady_state_reads_cost_one_round_trip() {
 async fn hundred_parallel_reads_share_one_nonce() {
     let atlas = atlas_with_endpoint().await;
     let client = Arc::new(client(&atlas, api_key(), ApiVersion::Legacy, 0));
-    let reads: Vec<_> = (0..100)
-        .map(|_| {
-            let client = Arc::clone(&client);
-            tokio::spawn(async move { client.read_interface_endpoint(&id()).await })
-        })
-        .collect();
-    for read in reads {
-        assert_eq!(read.await.unwrap().unwrap().connection_status, "AVAILABLE");
-    }
+    read_at_once(&client, 100).await;
     assert_eq!(atlas.challenges_issued(), 1, "one challenge for all reads");
     assert_eq!(atlas.request_count(), 101);
 }

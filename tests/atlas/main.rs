@@ -11,6 +11,7 @@ mod tls;
 mod today;
 mod token_answers;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fake_atlas::{
@@ -102,4 +103,17 @@ async fn atlas_with_endpoint() -> FakeAtlas {
     let atlas = FakeAtlas::start().await;
     atlas.put(ENDPOINT, Endpoint::with_status("AVAILABLE"));
     atlas
+}
+
+/// Reads the endpoint `count` times at once; every read must find it AVAILABLE.
+async fn read_at_once(client: &Arc<AtlasClient>, count: usize) {
+    let reads: Vec<_> = (0..count)
+        .map(|_| {
+            let client = Arc::clone(client);
+            tokio::spawn(async move { client.read_interface_endpoint(&id()).await })
+        })
+        .collect();
+    for read in reads {
+        assert_eq!(read.await.unwrap().unwrap().connection_status, "AVAILABLE");
+    }
 }

@@ -11,7 +11,8 @@ use terraform_provider_atlas::atlas::{
 };
 
 use crate::{
-    ENDPOINT, api_key, atlas_with_endpoint, client, client_with_timeout, id, service_account,
+    ENDPOINT, api_key, atlas_with_endpoint, client, client_with_timeout, id, read_at_once,
+    service_account,
 };
 
 fn v1_requests(atlas: &FakeAtlas) -> usize {
@@ -29,15 +30,7 @@ async fn auto_with_v1_gone_reads_v2_and_probes_v1_once_for_100_parallel_reads() 
     let atlas = atlas_with_endpoint().await;
     atlas.set_v1_gone(true);
     let client = Arc::new(client(&atlas, api_key(), ApiVersion::Auto, 0));
-    let reads: Vec<_> = (0..100)
-        .map(|_| {
-            let client = Arc::clone(&client);
-            tokio::spawn(async move { client.read_interface_endpoint(&id()).await })
-        })
-        .collect();
-    for read in reads {
-        assert_eq!(read.await.unwrap().unwrap().connection_status, "AVAILABLE");
-    }
+    read_at_once(&client, 100).await;
     assert_eq!(
         v1_requests(&atlas),
         1,
@@ -248,15 +241,7 @@ async fn escaped_realm_and_nonce_survive_reuse_across_parallel_reads() {
     atlas.set_nonce_with_escapes(true);
     let client = Arc::new(client(&atlas, api_key(), ApiVersion::Legacy, 0));
     client.read_interface_endpoint(&id()).await.unwrap();
-    let reads: Vec<_> = (0..20)
-        .map(|_| {
-            let client = Arc::clone(&client);
-            tokio::spawn(async move { client.read_interface_endpoint(&id()).await })
-        })
-        .collect();
-    for read in reads {
-        assert_eq!(read.await.unwrap().unwrap().connection_status, "AVAILABLE");
-    }
+    read_at_once(&client, 20).await;
     assert_eq!(atlas.challenges_issued(), 1, "the nonce was reused whole");
     assert_eq!(atlas.request_count(), 22);
 }
@@ -312,15 +297,7 @@ async fn one_token_for_100_parallel_first_reads() {
         ApiVersion::Versioned,
         0,
     ));
-    let reads: Vec<_> = (0..100)
-        .map(|_| {
-            let client = Arc::clone(&client);
-            tokio::spawn(async move { client.read_interface_endpoint(&id()).await })
-        })
-        .collect();
-    for read in reads {
-        assert_eq!(read.await.unwrap().unwrap().connection_status, "AVAILABLE");
-    }
+    read_at_once(&client, 100).await;
     assert_eq!(atlas.token_requests(), 1);
     let data: Vec<_> = atlas
         .requests()

@@ -3,20 +3,17 @@
 use serde::{Deserialize, Serialize};
 
 use super::listed_endpoints::answered_for_another;
+use super::private_link as link;
 use super::status_wait::{self, HasStatus, StatusRules, WaitConfig};
-use super::{DataSource, ReadContext};
+use super::{DataSource, INTERFACE_ENDPOINT_ID, PRIVATE_LINK_ID, PROJECT_ID, ReadContext};
 use crate::atlas::{AtlasId, InterfaceEndpoint, InterfaceEndpointId};
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostics;
 use crate::provider::schema::{Attribute, AttributeType, Schema};
 use crate::provider::validators;
 
-const PROJECT_ID: &str = "project_id";
-const PRIVATE_LINK_ID: &str = "private_link_id";
-const INTERFACE_ENDPOINT_ID: &str = "interface_endpoint_id";
-
-/// The attribute of each id a "not found" may name.
-const NOT_FOUND: &[(AtlasId, &str)] = &[
+/// The argument that holds each Atlas id an answer may name.
+const ATLAS_IDS: &[(AtlasId, &str)] = &[
     (AtlasId::Project, PROJECT_ID),
     (AtlasId::EndpointService, PRIVATE_LINK_ID),
     (AtlasId::Endpoint, INTERFACE_ENDPOINT_ID),
@@ -88,21 +85,8 @@ impl DataSource for InterfaceEndpointDataSource {
     const WHAT: &'static str = "interface endpoint";
 
     fn schema(&self) -> Schema {
-        let mut attributes = vec![
-            Attribute::required(
-                PROJECT_ID,
-                AttributeType::String,
-                "The id of the Atlas project (\"group\") that holds the private endpoint connection: 24 \
-                 hexadecimal characters.",
-            )
-            .validated(validators::is_object_id("an Atlas project")),
-            Attribute::required(
-                PRIVATE_LINK_ID,
-                AttributeType::String,
-                "The id of the project's AWS PrivateLink connection (the Atlas private endpoint service): \
-                 24 hexadecimal characters.",
-            )
-            .validated(validators::is_object_id("an Atlas AWS PrivateLink connection")),
+        let mut attributes = Vec::from(link::id_attributes());
+        attributes.extend([
             Attribute::required(
                 INTERFACE_ENDPOINT_ID,
                 AttributeType::String,
@@ -136,7 +120,7 @@ impl DataSource for InterfaceEndpointDataSource {
                 AttributeType::String,
                 "`<project_id>/<private_link_id>/<interface_endpoint_id>`.",
             ),
-        ];
+        ]);
         attributes.extend(status_wait::attributes(&ENDPOINT_STATUSES));
         Schema {
             description: "Reads one AWS PrivateLink interface endpoint of an Atlas project: whether AWS and Atlas \
@@ -160,7 +144,7 @@ impl DataSource for InterfaceEndpointDataSource {
                 (PRIVATE_LINK_ID, &id.private_link_id),
                 (INTERFACE_ENDPOINT_ID, &id.interface_endpoint_id),
             ],
-            not_found: NOT_FOUND,
+            attributes: ATLAS_IDS,
         };
         let endpoint = status_wait::read_or_wait(
             &ENDPOINT_STATUSES,

@@ -13,16 +13,14 @@ use super::listed_endpoints::{
     CUT_MARKER, ListedEndpoint, ListedEndpoints, MAX_ERROR_MESSAGE_BYTES, MAX_LIST_BYTES,
     cut_error_message,
 };
-use super::private_link::{self as link, PRIVATE_LINK_ID, PROJECT_ID};
-use super::{DataSource, ReadContext};
+use super::private_link as link;
+use super::{DataSource, INTERFACE_ENDPOINT_ID, PRIVATE_LINK_ID, PROJECT_ID, ReadContext};
 use crate::atlas::{AtlasError, AtlasId, ErrorKind, InterfaceEndpointId, PrivateLinkId};
 use crate::logging;
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostics;
 use crate::provider::schema::{Attribute, AttributeType, Schema};
 use crate::provider::validators;
-
-const INTERFACE_ENDPOINT_ID: &str = "interface_endpoint_id";
 
 pub struct InterfaceEndpointsDataSource;
 
@@ -180,7 +178,7 @@ async fn read_endpoint(
                     (INTERFACE_ENDPOINT_ID, &endpoint.interface_endpoint_id),
                 ],
                 // Only the ids that are arguments of this data source.
-                not_found: link::NOT_FOUND,
+                attributes: link::ATLAS_IDS,
             };
             Err(diagnostic_for(&error, &target, context.key).into())
         }

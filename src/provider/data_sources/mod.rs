@@ -28,6 +28,11 @@ pub use registered::RegisteredDataSource;
 /// The prefix of every type name, the provider's local name: `atlas_<name>`.
 pub const PROVIDER_PREFIX: &str = "atlas";
 
+/// The id arguments the data sources share.
+const PROJECT_ID: &str = "project_id";
+const PRIVATE_LINK_ID: &str = "private_link_id";
+const INTERFACE_ENDPOINT_ID: &str = "interface_endpoint_id";
+
 /// What a read may use: the configured client and, for messages, the key in use.
 pub struct ReadContext<'a> {
     pub client: &'a AtlasClient,

@@ -4,18 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::status_wait::{self, HasStatus, StatusRules, WaitConfig};
-use super::{DataSource, ReadContext};
+use super::{DataSource, PRIVATE_LINK_ID, PROJECT_ID, ReadContext};
 use crate::atlas::{AtlasId, PrivateLink, PrivateLinkId};
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostics;
 use crate::provider::schema::{Attribute, AttributeType, Schema};
 use crate::provider::validators;
 
-pub(super) const PROJECT_ID: &str = "project_id";
-pub(super) const PRIVATE_LINK_ID: &str = "private_link_id";
-
-/// The attribute of each id a "not found" may name.
-pub(super) const NOT_FOUND: &[(AtlasId, &str)] = &[
+/// The argument that holds each Atlas id an answer may name.
+pub(super) const ATLAS_IDS: &[(AtlasId, &str)] = &[
     (AtlasId::Project, PROJECT_ID),
     (AtlasId::EndpointService, PRIVATE_LINK_ID),
 ];
@@ -109,7 +106,7 @@ pub(super) fn target(id: &PrivateLinkId) -> ReadTarget<'_> {
             (PROJECT_ID, &id.project_id),
             (PRIVATE_LINK_ID, &id.private_link_id),
         ],
-        not_found: NOT_FOUND,
+        attributes: ATLAS_IDS,
     }
 }
 

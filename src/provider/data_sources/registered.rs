@@ -60,23 +60,26 @@ impl RegisteredDataSource {
         if !unknown.is_empty() {
             return Err(unknown);
         }
-        let computed = self.reader.read_values(config, context).await?;
+        let computed = self
+            .reader
+            .read_values(&self.type_name, config, context)
+            .await?;
         self.schema
             .state(config, &computed)
-            .map_err(|problem| self.bug(&problem))
+            .map_err(|problem| bug(&self.type_name, &problem))
     }
+}
 
-    /// A diagnostic for our own mistake: the configuration or state does not fit the schema.
-    fn bug(&self, problem: &str) -> Diagnostics {
-        Diagnostic::error(
-            "Provider Bug",
-            format!(
-                "Reading {} failed inside the provider: {problem}. Please report this issue.",
-                self.type_name
-            ),
-        )
-        .into()
-    }
+/// A diagnostic for our own mistake: the configuration or state of `type_name` does not fit
+/// its schema or its types.
+fn bug(type_name: &str, problem: &str) -> Diagnostics {
+    Diagnostic::error(
+        "Provider Bug",
+        format!(
+            "Reading {type_name} failed inside the provider: {problem}. Please report this issue."
+        ),
+    )
+    .into()
 }
 
 /// A typed data source seen through values: the configuration decoded with serde (in place,
@@ -85,6 +88,7 @@ impl RegisteredDataSource {
 trait ReadValues: Send + Sync {
     async fn read_values(
         &self,
+        type_name: &str,
         config: &Value,
         context: &ReadContext<'_>,
     ) -> Result<Value, Diagnostics>;
@@ -94,25 +98,19 @@ trait ReadValues: Send + Sync {
 impl<D: DataSource> ReadValues for D {
     async fn read_values(
         &self,
+        type_name: &str,
         config: &Value,
         context: &ReadContext<'_>,
     ) -> Result<Value, Diagnostics> {
-        let bug = |problem: String| -> Diagnostics {
-            Diagnostic::error(
-                "Provider Bug",
-                format!(
-                    "Reading {PROVIDER_PREFIX}_{} failed inside the provider: {problem}. Please report this issue.",
-                    D::NAME
-                ),
+        let config: D::Config = config.deserialize_into().map_err(|error| {
+            bug(
+                type_name,
+                &format!("the configuration does not decode: {error}"),
             )
-            .into()
-        };
-        let config: D::Config = config
-            .deserialize_into()
-            .map_err(|error| bug(format!("the configuration does not decode: {error}")))?;
+        })?;
         let state = self.read(config, context).await?;
         let json = serde_json::to_value(state)
-            .map_err(|error| bug(format!("the state does not encode: {error}")))?;
+            .map_err(|error| bug(type_name, &format!("the state does not encode: {error}")))?;
         Ok(Value::from_json(json))
     }
 }
