@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::plugin_client::{
     Plugin, configure, endpoint_config, object, provider_config, read, terraform_like_certificate,
-    text,
+    text, until_atlas_received,
 };
 use fake_atlas::{
     CLIENT_ID, CLIENT_SECRET, Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID,
@@ -400,13 +400,7 @@ async fn stop_provider_cancels_a_read_that_hangs() {
         .await
     });
     // Wait until the hanging request has reached Atlas, then stop.
-    while atlas
-        .requests()
-        .iter()
-        .all(|request| !request.had_authorization)
-    {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_atlas_received(&atlas, |request| request.had_authorization).await;
     client
         .stop_provider(proto::stop_provider::Request {})
         .await
@@ -681,9 +675,7 @@ async fn stop_provider_cancels_a_wait_for_status() {
     let mut reader = client.clone();
     let pending = tokio::spawn(async move { read(&mut reader, config).await });
     // Wait until the first poll has been answered (PENDING): the read now sleeps until its next poll.
-    while !atlas.requests().iter().any(|request| request.status == 200) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_atlas_received(&atlas, |request| request.status == 200).await;
     client
         .stop_provider(proto::stop_provider::Request {})
         .await

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::plugin_client::{
     ClientIdentity, Plugin, configure, endpoint_config, keys_only_environment, object,
-    read_request, terraform_like_certificate, text,
+    read_request, terraform_like_certificate, text, until_atlas_received,
 };
 use fake_atlas::{Endpoint, FakeAtlas, Fault, PRIVATE_LINK_ID, PROJECT_ID};
 use terraform_provider_atlas::plugin::Lifetime;
@@ -314,15 +314,7 @@ async fn ending_the_serve_cancels_a_read_in_flight_and_removes_the_socket() {
             .read_data_source(read_request(endpoint_ids(endpoint)))
             .await
     });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !atlas
-        .requests()
-        .iter()
-        .any(|request| request.had_authorization)
-    {
-        assert!(Instant::now() < deadline, "the read never reached Atlas");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_atlas_received(&atlas, |request| request.had_authorization).await;
     // What SIGTERM, SIGHUP, a dead parent or a closed host connection do.
     plugin.shutdown.cancel();
     let answer = tokio::time::timeout(Duration::from_secs(10), reading)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::plugin_client::{
     ClientIdentity, configure, connect, endpoint_config, object, parse_handshake, read_request,
-    terraform_like_certificate, text,
+    terraform_like_certificate, text, until_atlas_received,
 };
 use fake_atlas::{
     Endpoint, FakeAtlas, Fault, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
@@ -155,14 +155,7 @@ async fn signal_ends_a_hanging_read_cleanly(name: &str) {
     configure(&mut client, object(&[("base_url", text(&atlas.url()))])).await;
     let config = endpoint_config(text(PROJECT_ID), text(PRIVATE_LINK_ID), text(ENDPOINT));
     let reading = tokio::spawn(async move { client.read_data_source(read_request(config)).await });
-    wait_until(Duration::from_secs(30), || {
-        atlas
-            .requests()
-            .iter()
-            .any(|request| request.had_authorization)
-    })
-    .await
-    .expect("the read never reached Atlas");
+    until_atlas_received(&atlas, |request| request.had_authorization).await;
 
     signal(provider.child.id(), name);
     let answer = tokio::time::timeout(Duration::from_secs(10), reading)

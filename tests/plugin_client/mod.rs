@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use fake_atlas::{PRIVATE_KEY, PUBLIC_KEY};
+use std::time::{Duration, Instant};
+
+use fake_atlas::{FakeAtlas, PRIVATE_KEY, PUBLIC_KEY, RecordedRequest};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use terraform_provider_atlas::plugin::{self, Lifetime, PluginEnvironment};
@@ -104,6 +106,16 @@ pub fn read_request(config: Value) -> proto::read_data_source::Request {
         config: Some(config.encode()),
         provider_meta: None,
         client_capabilities: None,
+    }
+}
+
+/// Waits, up to 30 s, until the fake Atlas has received a request that `seen` picks: a read in
+/// flight has got that far.
+pub async fn until_atlas_received(atlas: &FakeAtlas, seen: impl Fn(&RecordedRequest) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !atlas.requests().iter().any(&seen) {
+        assert!(Instant::now() < deadline, "the read never reached Atlas");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
