@@ -3,46 +3,35 @@
 //! outcome, failure included, is every waiting read's (issue 21, items 1, 2, 3 and 8).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_atlas::{CLIENT_SECRET, Endpoint, FakeAtlas, Fault, TokenEndpoint};
 use terraform_provider_atlas::atlas::{
-    ApiVersion, AtlasClient, AtlasError, RouteFamily, TimeoutPhase,
+    ApiVersion, AtlasClient, AtlasError, Credentials, InterfaceEndpoint, RouteFamily, TimeoutPhase,
 };
 
 use crate::{
-    ENDPOINT, api_key, atlas_with_endpoint, client, client_with_timeout, id, service_account,
+    ENDPOINT, api_key, atlas_with_endpoint, client, client_with_timeout, id, parallel_reads,
+    service_account, v1_requests,
 };
 
-fn v1_requests(atlas: &FakeAtlas) -> usize {
-    atlas
-        .requests()
-        .iter()
-        .filter(|request| request.path.starts_with("/api/atlas/v1.0/"))
-        .count()
+/// A client for reads that start together, with a `request_timeout` of 1 s.
+fn hung_client(
+    atlas: &FakeAtlas,
+    credentials: Credentials,
+    api_version: ApiVersion,
+    max_retries: u32,
+) -> Arc<AtlasClient> {
+    Arc::new(client_with_timeout(
+        atlas,
+        credentials,
+        api_version,
+        max_retries,
+        Duration::from_secs(1),
+    ))
 }
 
-/// `count` reads of the same endpoint started together, as Terraform starts its reads; each
-/// one's outcome and how long they took together.
-async fn parallel_reads(
-    client: &Arc<AtlasClient>,
-    count: usize,
-) -> (Vec<Result<(), AtlasError>>, Duration) {
-    let started = Instant::now();
-    let reads: Vec<_> = (0..count)
-        .map(|_| {
-            let client = Arc::clone(client);
-            tokio::spawn(async move { client.read_interface_endpoint(&id()).await.map(|_| ()) })
-        })
-        .collect();
-    let mut outcomes = Vec::new();
-    for read in reads {
-        outcomes.push(read.await.unwrap());
-    }
-    (outcomes, started.elapsed())
-}
-
-fn is_answer_timeout(outcome: &Result<(), AtlasError>) -> bool {
+fn is_answer_timeout(outcome: &Result<InterfaceEndpoint, AtlasError>) -> bool {
     matches!(
         outcome,
         Err(AtlasError::Timeout {
@@ -58,13 +47,7 @@ fn is_answer_timeout(outcome: &Result<(), AtlasError>) -> bool {
 async fn auto_against_a_hung_atlas_fails_six_parallel_reads_in_one_timeout() {
     let atlas = atlas_with_endpoint().await;
     atlas.delay_answers(Duration::from_secs(60));
-    let client = Arc::new(client_with_timeout(
-        &atlas,
-        api_key(),
-        ApiVersion::Auto,
-        0,
-        Duration::from_secs(1),
-    ));
+    let client = hung_client(&atlas, api_key(), ApiVersion::Auto, 0);
     let (outcomes, took) = parallel_reads(&client, 6).await;
     assert!(outcomes.iter().all(is_answer_timeout), "{outcomes:?}");
     assert_eq!(v1_requests(&atlas), 1, "one probe: {:#?}", atlas.requests());
@@ -83,13 +66,7 @@ async fn auto_against_a_hung_atlas_fails_six_parallel_reads_in_one_timeout() {
 async fn a_hung_digest_challenge_fails_six_parallel_reads_in_one_timeout() {
     let atlas = atlas_with_endpoint().await;
     atlas.delay_challenges(Duration::from_secs(60));
-    let client = Arc::new(client_with_timeout(
-        &atlas,
-        api_key(),
-        ApiVersion::Versioned,
-        0,
-        Duration::from_secs(1),
-    ));
+    let client = hung_client(&atlas, api_key(), ApiVersion::Versioned, 0);
     let (outcomes, took) = parallel_reads(&client, 6).await;
     assert!(outcomes.iter().all(is_answer_timeout), "{outcomes:?}");
     assert_eq!(atlas.request_count(), 1, "{:#?}", atlas.requests());
@@ -102,13 +79,7 @@ async fn a_hung_digest_challenge_fails_six_parallel_reads_in_one_timeout() {
 async fn v2_against_hung_data_routes_times_out_six_reads_side_by_side() {
     let atlas = atlas_with_endpoint().await;
     atlas.delay_answers(Duration::from_secs(60));
-    let client = Arc::new(client_with_timeout(
-        &atlas,
-        api_key(),
-        ApiVersion::Versioned,
-        0,
-        Duration::from_secs(1),
-    ));
+    let client = hung_client(&atlas, api_key(), ApiVersion::Versioned, 0);
     let (outcomes, took) = parallel_reads(&client, 6).await;
     assert!(outcomes.iter().all(is_answer_timeout), "{outcomes:?}");
     assert_eq!(atlas.challenges_issued(), 1);
@@ -125,13 +96,12 @@ async fn v2_against_hung_data_routes_times_out_six_reads_side_by_side() {
 async fn a_hung_token_endpoint_fails_ten_parallel_reads_in_one_timeout() {
     let atlas = atlas_with_endpoint().await;
     atlas.set_token_endpoint(TokenEndpoint::Hang);
-    let client = Arc::new(client_with_timeout(
+    let client = hung_client(
         &atlas,
         service_account(CLIENT_SECRET),
         ApiVersion::Versioned,
         2,
-        Duration::from_secs(1),
-    ));
+    );
     let (outcomes, took) = parallel_reads(&client, 10).await;
     assert!(outcomes.iter().all(is_answer_timeout), "{outcomes:?}");
     assert_eq!(atlas.token_requests(), 1);

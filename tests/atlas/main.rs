@@ -18,7 +18,8 @@ use fake_atlas::{
     CLIENT_ID, Endpoint, FakeAtlas, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
 };
 use terraform_provider_atlas::atlas::{
-    ApiVersion, AtlasClient, ClientSettings, Credentials, InterfaceEndpointId, RetryPolicy,
+    ApiVersion, AtlasClient, AtlasError, ClientSettings, Credentials, InterfaceEndpoint,
+    InterfaceEndpointId, RetryPolicy,
 };
 use url::Url;
 
@@ -107,13 +108,36 @@ async fn atlas_with_endpoint() -> FakeAtlas {
 
 /// Reads the endpoint `count` times at once; every read must find it AVAILABLE.
 async fn read_at_once(client: &Arc<AtlasClient>, count: usize) {
+    for outcome in parallel_reads(client, count).await.0 {
+        assert_eq!(outcome.unwrap().connection_status, "AVAILABLE");
+    }
+}
+
+/// `count` reads of the endpoint started together, as Terraform starts its reads: each one's
+/// outcome, and how long they took together.
+async fn parallel_reads(
+    client: &Arc<AtlasClient>,
+    count: usize,
+) -> (Vec<Result<InterfaceEndpoint, AtlasError>>, Duration) {
+    let started = std::time::Instant::now();
     let reads: Vec<_> = (0..count)
         .map(|_| {
             let client = Arc::clone(client);
             tokio::spawn(async move { client.read_interface_endpoint(&id()).await })
         })
         .collect();
+    let mut outcomes = Vec::new();
     for read in reads {
-        assert_eq!(read.await.unwrap().unwrap().connection_status, "AVAILABLE");
+        outcomes.push(read.await.unwrap());
     }
+    (outcomes, started.elapsed())
+}
+
+/// How many requests went to the v1.0 routes.
+fn v1_requests(atlas: &FakeAtlas) -> usize {
+    atlas
+        .requests()
+        .iter()
+        .filter(|request| request.path.starts_with("/api/atlas/v1.0/"))
+        .count()
 }

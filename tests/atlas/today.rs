@@ -12,16 +12,8 @@ use terraform_provider_atlas::atlas::{
 
 use crate::{
     ENDPOINT, api_key, atlas_with_endpoint, client, client_with_timeout, id, read_at_once,
-    service_account,
+    service_account, v1_requests,
 };
-
-fn v1_requests(atlas: &FakeAtlas) -> usize {
-    atlas
-        .requests()
-        .iter()
-        .filter(|request| request.path.starts_with("/api/atlas/v1.0/"))
-        .count()
-}
 
 // ---- Routes ------------------------------------------------------------------------------
 

@@ -87,11 +87,7 @@ impl AtlasClient {
                 let response = self.fetch_challenge(family, url, challenge_at).await?;
                 match digest_challenge(response.headers()) {
                     Some(challenge) if response.status() == StatusCode::UNAUTHORIZED => {
-                        session
-                            .learn(&challenge)
-                            .map_err(|error| AtlasError::Challenge {
-                                cause: error.to_string(),
-                            })?;
+                        learn(session, &challenge)?;
                         self.discard(response).await;
                         Ok(true)
                     }
@@ -111,12 +107,7 @@ impl AtlasClient {
                 .answer_new_challenge(session, family, url, &uri, response)
                 .await;
         }
-        let answer = session
-            .answer(digest_auth::HttpMethod::GET, &uri)
-            .ok_or_else(|| AtlasError::Challenge {
-                cause: "the challenge could not be answered".into(),
-            })?;
-        self.send(family, url, Some(header_value(&answer)?)).await
+        self.send_answer(session, family, url, &uri).await
     }
 
     /// A request without credentials, to be answered with a challenge: on `challenge_at` when
@@ -156,15 +147,21 @@ impl AtlasClient {
         let Some(challenge) = digest_challenge(response.headers()) else {
             return Ok(response);
         };
-        let stale = session
-            .learn(&challenge)
-            .map_err(|error| AtlasError::Challenge {
-                cause: error.to_string(),
-            })?;
-        if stale {
+        if learn(session, &challenge)? {
             logging::debug("Atlas expired the digest nonce; answering its new one", &[]);
         }
         self.discard(response).await;
+        self.send_answer(session, family, url, uri).await
+    }
+
+    /// Sends the GET with the answer to the challenge just learned.
+    async fn send_answer(
+        &self,
+        session: &DigestSession,
+        family: RouteFamily,
+        url: &Url,
+        uri: &str,
+    ) -> Result<reqwest::Response, AtlasError> {
         let answer = session
             .answer(digest_auth::HttpMethod::GET, uri)
             .ok_or_else(|| AtlasError::Challenge {
@@ -228,6 +225,15 @@ impl AtlasClient {
         })
         .await
     }
+}
+
+/// Caches the challenge for the session's answers; true when Atlas marked the old nonce stale.
+fn learn(session: &DigestSession, challenge: &str) -> Result<bool, AtlasError> {
+    session
+        .learn(challenge)
+        .map_err(|error| AtlasError::Challenge {
+            cause: error.to_string(),
+        })
 }
 
 /// The digest challenge of a 401, if it carries one.
