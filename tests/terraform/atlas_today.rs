@@ -387,3 +387,27 @@ async fn an_oversized_token_answer_is_reported_as_an_unusable_service_account_to
     assert!(!error.contains("interface endpoint is"), "{error}");
     plan.assert_hides("aaaaaaaaaaaaaaaa");
 }
+
+/// Issue 21, item 8: a v1.0 `404 RESOURCE_NOT_FOUND` for an endpoint that does not exist moves
+/// `auto` to v2, whose "not found" is the error; nothing showed that v1.0 is gone, so no warning
+/// says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_reports_a_missing_endpoint_from_v2_without_saying_v1_is_gone() {
+    let workspace = Workspace::new().await;
+    workspace.atlas.push_fault(Fault::Status {
+        status: 404,
+        error_code: Some("RESOURCE_NOT_FOUND".into()),
+        retry_after: None,
+    });
+    workspace.write_config(&Workspace::data_source(
+        "missing",
+        PROJECT_ID,
+        PRIVATE_LINK_ID,
+        MISSING_ENDPOINT,
+    ));
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    plan.diagnostic("Error: Interface Endpoint Not Found", MISSING_ENDPOINT);
+    assert_eq!(count_lines(&plan, ROUTE_WARNING), 0, "{plan}");
+    assert_eq!(v1_requests(&workspace), 1);
+}
