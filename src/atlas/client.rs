@@ -161,6 +161,25 @@ impl AtlasClient {
         url
     }
 
+    /// The configured `api_version`.
+    pub fn api_version(&self) -> ApiVersion {
+        self.routes.configured()
+    }
+
+    /// GETs a resource that exists only on the v2 routes (an Azure or GCP private endpoint
+    /// service and its endpoints), whatever `auto` has found: the v1.0 probe is about routes
+    /// this resource never had. With `api_version = "v1.0"` nothing is sent.
+    pub(crate) async fn get_versioned_resource<T: DeserializeOwned>(
+        &self,
+        resource: &Resource<'_>,
+        needs_v2: &'static str,
+    ) -> Result<T, AtlasError> {
+        if self.api_version() == ApiVersion::Legacy {
+            return Err(AtlasError::OnlyOnV2 { what: needs_v2 });
+        }
+        self.get_json(RouteFamily::Versioned, resource, None).await
+    }
+
     /// GETs the resource on the route `api_version` selects (v1.0; v2 with the versioned Accept
     /// header; or auto, which probes v1.0 until an answer settles it and repeats the read on v2
     /// when v1.0 is gone), with retries, and decodes a 2xx body as `T`.

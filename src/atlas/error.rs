@@ -200,6 +200,12 @@ pub enum AtlasError {
     /// refused before any request. `id` is its first 200 characters.
     #[error("refused to request a URL whose path holds the id {id:?}")]
     UnusableId { id: String },
+    /// A resource Atlas serves only on the v2 routes, with `api_version = "v1.0"`: not sent.
+    #[error("Atlas serves {what} only on the v2 routes, and api_version is \"v1.0\"")]
+    OnlyOnV2 {
+        /// What was to be read: "Azure private endpoints".
+        what: &'static str,
+    },
     #[error("{last} (gave up after {attempts} attempts over {})", humantime::format_duration(*elapsed))]
     GaveUp {
         attempts: u32,

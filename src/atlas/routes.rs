@@ -37,6 +37,15 @@ pub enum ApiVersion {
 }
 
 impl ApiVersion {
+    /// The provider argument's value for this choice.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiVersion::Auto => "auto",
+            ApiVersion::Legacy => "v1.0",
+            ApiVersion::Versioned => "v2",
+        }
+    }
+
     /// The values of the provider argument, in the order the docs list them.
     pub const NAMES: [&'static str; 3] = ["auto", "v1.0", "v2"];
 
@@ -150,6 +159,11 @@ impl RouteChoice {
             probe: SharedFetch::default(),
             switch_unreported: AtomicBool::new(false),
         }
+    }
+
+    /// The configured choice.
+    pub(crate) fn configured(&self) -> ApiVersion {
+        self.configured
     }
 
     /// The family every request goes to, once configured or decided; `None` while `auto` has not

@@ -166,12 +166,29 @@ fn network(error: &AtlasError, target: &ReadTarget<'_>) -> Diagnostic {
                 show_value(id)
             ),
         ),
+        AtlasError::OnlyOnV2 { what } => only_on_v2(what).on(CLOUD_PROVIDER),
         // diagnostic_for sends these elsewhere; a plain message keeps this total.
         AtlasError::Api(_) | AtlasError::GaveUp { .. } => Diagnostic::error(
             "Unexpected Answer from Atlas",
             format!("Reading the {} failed: {error}.", target.what),
         ),
     }
+}
+
+/// The attribute that picks the cloud, in every data source that has one.
+pub const CLOUD_PROVIDER: &str = "cloud_provider";
+
+/// `api_version = "v1.0"` with a cloud the v1.0 routes never served: the same words at
+/// validate (when the provider block says "v1.0") and before a read.
+pub fn only_on_v2(what: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Cloud Provider Needs the v2 Routes",
+        format!(
+            "Atlas serves {what} only on the versioned v2 routes; the v1.0 routes served AWS alone. The \
+             provider block sets `api_version = \"v1.0\"`: set it to \"v2\" (or leave it out: \"auto\" reads \
+             Azure and Google Cloud on v2), or use `{CLOUD_PROVIDER} = \"AWS\"`. No request was sent."
+        ),
+    )
 }
 
 /// An answer from Atlas other than 2xx, by what it means.
