@@ -21,18 +21,26 @@ pub enum AttributeType {
     /// A list of objects with these attributes: a nested attribute with nesting LIST, which
     /// Terraform shows as `(Attributes List)`.
     ListNested(Vec<Attribute>),
+    /// A list of objects with these attributes as a plain type, `list(object({...}))`. Terraform
+    /// 1.11's `terraform test` can override such a list with `[{...}]`; a nested attribute it
+    /// cannot (mongodb/terraform-provider-mongodbatlas issue 3702: "incompatible types; expected
+    /// object type, found tuple"), so every list a data source returns is declared this way.
+    ListOfObject(Vec<Attribute>),
 }
 
 impl AttributeType {
     /// The JSON type constraint Terraform reads from the schema; empty for a nested attribute,
     /// whose type Terraform derives from `nested_type` instead.
-    pub fn json(&self) -> &'static str {
+    pub fn json(&self) -> Cow<'static, str> {
         match self {
-            AttributeType::String => "\"string\"",
-            AttributeType::Bool => "\"bool\"",
-            AttributeType::Number => "\"number\"",
-            AttributeType::ListOfString => "[\"list\",\"string\"]",
-            AttributeType::ListNested(_) => "",
+            AttributeType::String => "\"string\"".into(),
+            AttributeType::Bool => "\"bool\"".into(),
+            AttributeType::Number => "\"number\"".into(),
+            AttributeType::ListOfString => "[\"list\",\"string\"]".into(),
+            AttributeType::ListNested(_) => "".into(),
+            AttributeType::ListOfObject(attributes) => {
+                format!("[\"list\",{}]", object_type_json(attributes)).into()
+            }
         }
     }
 
@@ -44,16 +52,31 @@ impl AttributeType {
             AttributeType::Number => "Number",
             AttributeType::ListOfString => "List of String",
             AttributeType::ListNested(_) => "Attributes List",
+            AttributeType::ListOfObject(_) => "List of Object",
         }
     }
 
-    /// The attributes of each object of a nested attribute.
+    /// The attributes of each object of a list of objects, nested or plain.
     pub fn nested(&self) -> Option<&[Attribute]> {
         match self {
-            AttributeType::ListNested(attributes) => Some(attributes),
+            AttributeType::ListNested(attributes) | AttributeType::ListOfObject(attributes) => {
+                Some(attributes)
+            }
             _ => None,
         }
     }
+}
+
+/// `["object",{"name":type,...}]`, the cty type JSON of an object with these attributes.
+fn object_type_json(attributes: &[Attribute]) -> String {
+    let fields: Vec<String> = attributes
+        .iter()
+        .map(|attribute| {
+            let name = serde_json::Value::String(attribute.name.to_owned());
+            format!("{name}:{}", attribute.kind.json())
+        })
+        .collect();
+    format!("[\"object\",{{{}}}]", fields.join(","))
 }
 
 /// Who sets an attribute.
@@ -139,7 +162,11 @@ impl Attribute {
             // tfplugin6.8 `Schema.Attribute.nested_type` (field 10), a `Schema.Object` with
             // nesting LIST: hashicorp/terraform docs/plugin-protocol/tfplugin6.8.proto. `type`
             // stays empty, as Terraform requires exactly one of the two.
-            nested_type: self.kind.nested().map(|attributes| proto::schema::Object {
+            nested_type: match &self.kind {
+                AttributeType::ListNested(attributes) => Some(attributes),
+                _ => None,
+            }
+            .map(|attributes| proto::schema::Object {
                 attributes: attributes.iter().map(Attribute::to_proto).collect(),
                 nesting: proto::schema::object::NestingMode::List as i32,
             }),
@@ -278,7 +305,10 @@ fn conform(kind: &AttributeType, value: &Value) -> Result<Value, String> {
         {
             Ok(value.clone())
         }
-        (AttributeType::ListNested(attributes), Value::List(items)) => items
+        (
+            AttributeType::ListNested(attributes) | AttributeType::ListOfObject(attributes),
+            Value::List(items),
+        ) => items
             .iter()
             .map(|item| {
                 let Value::Object(fields) = item else {

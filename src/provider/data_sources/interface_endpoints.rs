@@ -56,7 +56,7 @@ impl DataSource for InterfaceEndpointsDataSource {
         attributes.extend([
             Attribute::computed(
                 "endpoints",
-                AttributeType::ListNested(vec![
+                AttributeType::ListOfObject(vec![
                     Attribute::computed(
                         "interface_endpoint_id",
                         AttributeType::String,
