@@ -38,6 +38,15 @@ impl CloudProvider {
             .find(|cloud| cloud.as_str() == text)
     }
 
+    /// This cloud's private endpoints, for messages: "Azure private endpoints".
+    pub fn private_endpoints_name(self) -> &'static str {
+        match self {
+            CloudProvider::Aws => "AWS private endpoints",
+            CloudProvider::Azure => "Azure private endpoints",
+            CloudProvider::Gcp => "Google Cloud private endpoints",
+        }
+    }
+
     /// Whether the legacy v1.0 routes serve this cloud's private endpoints: they served AWS only
     /// (`/api/atlas/v1.0/groups/{groupId}/privateEndpoint/{privateLinkId}` has no cloud segment).
     pub fn has_legacy_routes(self) -> bool {

@@ -16,7 +16,6 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::private_link::v2_only_what;
 use super::routes::Resource;
 use super::{AtlasClient, AtlasError, CloudProvider, InterfaceEndpoint};
 
@@ -216,11 +215,11 @@ impl AtlasClient {
         match id.cloud {
             CloudProvider::Aws => self.get_resource(&resource).await.map(PrivateEndpoint::Aws),
             CloudProvider::Azure => self
-                .get_versioned_resource(&resource, v2_only_what(id.cloud))
+                .get_versioned_resource(&resource, id.cloud.private_endpoints_name())
                 .await
                 .map(PrivateEndpoint::Azure),
             CloudProvider::Gcp => self
-                .get_versioned_resource(&resource, v2_only_what(id.cloud))
+                .get_versioned_resource(&resource, id.cloud.private_endpoints_name())
                 .await
                 .map(PrivateEndpoint::Gcp),
         }

@@ -109,7 +109,7 @@ impl AtlasClient {
                         &id.private_link_id,
                     ],
                 };
-                self.get_versioned_resource(&resource, v2_only_what(cloud))
+                self.get_versioned_resource(&resource, cloud.private_endpoints_name())
                     .await
             }
         }
@@ -134,15 +134,6 @@ impl AtlasClient {
             ],
         })
         .await
-    }
-}
-
-/// What a v1.0-only configuration cannot read, for [`AtlasError::OnlyOnV2`].
-pub(super) fn v2_only_what(cloud: CloudProvider) -> &'static str {
-    match cloud {
-        CloudProvider::Aws => "AWS private endpoints",
-        CloudProvider::Azure => "Azure private endpoints",
-        CloudProvider::Gcp => "Google Cloud private endpoints",
     }
 }
 

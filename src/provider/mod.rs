@@ -19,6 +19,7 @@ pub mod value;
 
 pub use ca_bundle::SSL_CERT_FILE;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -43,6 +44,11 @@ pub type Environment = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct AtlasProvider {
     data_sources: Vec<RegisteredDataSource>,
     configured: RwLock<Option<Arc<Configured>>>,
+    /// Whether the provider block's `api_version` is the literal "v1.0", as ValidateProviderConfig
+    /// or ConfigureProvider last saw it. Terraform validates the provider block before the data
+    /// sources that use it, on the same provider process (one per provider configuration), so a
+    /// data source's validation can refuse Azure and GCP with v1.0 at `terraform validate`.
+    declared_legacy_routes: AtomicBool,
     stop: CancellationToken,
     environment: Environment,
 }
@@ -72,6 +78,7 @@ impl AtlasProvider {
         Self {
             data_sources: data_sources::registry(),
             configured: RwLock::new(None),
+            declared_legacy_routes: AtomicBool::new(false),
             stop: CancellationToken::new(),
             environment,
         }
@@ -109,6 +116,34 @@ impl AtlasProvider {
             })
     }
 
+    /// Records whether the provider block says `api_version = "v1.0"` (a value not known yet
+    /// says nothing; the read checks again before any request).
+    fn note_api_version(&self, provider_config: &Value) {
+        let legacy = provider_config.attribute(config::API_VERSION).as_str()
+            == Some(crate::atlas::ApiVersion::Legacy.name());
+        self.declared_legacy_routes.store(legacy, Ordering::Relaxed);
+    }
+
+    /// ValidateDataResourceConfig beyond the data source's own schema: a `cloud_provider` the
+    /// v1.0 routes never served, under a provider block that asks for v1.0 only.
+    fn validate_against_provider(&self, data_source_config: &Value) -> Diagnostics {
+        if !self.declared_legacy_routes.load(Ordering::Relaxed) {
+            return Diagnostics::new();
+        }
+        let cloud = data_source_config
+            .attribute(atlas_errors::CLOUD_PROVIDER)
+            .as_str()
+            .and_then(crate::atlas::CloudProvider::parse);
+        match cloud {
+            Some(cloud) if !cloud.has_legacy_routes() => {
+                atlas_errors::only_on_v2(cloud.private_endpoints_name())
+                    .on(atlas_errors::CLOUD_PROVIDER)
+                    .into()
+            }
+            _ => Diagnostics::new(),
+        }
+    }
+
     fn configured(&self) -> Option<Arc<Configured>> {
         self.configured
             .read()
@@ -119,6 +154,7 @@ impl AtlasProvider {
     /// ConfigureProvider: the settings after fallbacks, and the client the reads will use (or
     /// why there is none). Returns what Terraform shows at configuration: warnings, or the error.
     fn configure(&self, config: &Value, terraform_version: &str) -> Diagnostics {
+        self.note_api_version(config);
         let settings = match config::resolve(config, &self.environment) {
             Ok(settings) => settings,
             Err(error) => return error.into(),

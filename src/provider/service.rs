@@ -95,7 +95,10 @@ impl Provider for AtlasProvider {
                     "provider configuration",
                     request.get_ref().config.as_ref(),
                 ) {
-                    Ok(config) => config::validate(&config),
+                    Ok(config) => {
+                        self.note_api_version(&config);
+                        config::validate(&config)
+                    }
                     Err(diagnostic) => diagnostic.into(),
                 };
                 Ok(Response::new(proto::validate_provider_config::Response {
@@ -122,7 +125,11 @@ impl Provider for AtlasProvider {
                     self.data_source(&request.type_name),
                     decode_config("data source configuration", request.config.as_ref()),
                 ) {
-                    (Ok(data_source), Ok(config)) => data_source.validate(&config),
+                    (Ok(data_source), Ok(config)) => {
+                        let mut diagnostics = data_source.validate(&config);
+                        diagnostics.extend(self.validate_against_provider(&config));
+                        diagnostics
+                    }
                     (Err(diagnostic), _) | (_, Err(diagnostic)) => diagnostic.into(),
                 };
                 Ok(Response::new(

@@ -286,7 +286,7 @@ async fn a_data_source_registered_only_in_a_test_gets_schema_validation_read_and
 }
 
 #[test]
-fn the_registry_serves_the_three_data_sources_each_with_its_examples() {
+fn the_registry_serves_every_data_source_each_with_its_examples() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let names: Vec<String> = data_sources::registry()
         .iter()
@@ -297,6 +297,8 @@ fn the_registry_serves_the_three_data_sources_each_with_its_examples() {
         [
             "atlas_interface_endpoint",
             "atlas_interface_endpoints",
+            "atlas_private_endpoint",
+            "atlas_private_endpoints",
             "atlas_private_link"
         ]
     );

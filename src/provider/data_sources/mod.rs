@@ -7,9 +7,12 @@
 //! and the docs see, validation at `terraform validate` and again before each read, decoding the
 //! configuration, refusing values not yet known, and echoing arguments into the state.
 
+mod clouds;
 mod interface_endpoint;
 mod interface_endpoints;
 mod listed_endpoints;
+mod private_endpoint;
+mod private_endpoints;
 mod private_link;
 mod registered;
 pub mod status_wait;
@@ -70,6 +73,8 @@ pub fn registry() -> Vec<RegisteredDataSource> {
     vec![
         RegisteredDataSource::new(interface_endpoint::InterfaceEndpointDataSource),
         RegisteredDataSource::new(interface_endpoints::InterfaceEndpointsDataSource),
+        RegisteredDataSource::new(private_endpoint::PrivateEndpointDataSource),
+        RegisteredDataSource::new(private_endpoints::PrivateEndpointsDataSource),
         RegisteredDataSource::new(private_link::PrivateLinkDataSource),
     ]
 }

@@ -1,11 +1,15 @@
-//! `atlas_private_link`: the Atlas side of an AWS PrivateLink connection (the endpoint service),
-//! whose `endpoint_service_name` is what `aws_vpc_endpoint.service_name` must be set to.
+//! `atlas_private_link`: the Atlas side of a private endpoint connection (the endpoint service)
+//! on AWS, Azure or Google Cloud: on AWS its `endpoint_service_name` is what
+//! `aws_vpc_endpoint.service_name` must be; on Azure its `private_link_service_resource_id` is
+//! what an `azurerm_private_endpoint` connects to; on Google Cloud its `service_attachment_names`
+//! are what the forwarding rules target.
 
 use serde::{Deserialize, Serialize};
 
+use super::clouds::{self, cloud_of, point_not_found};
 use super::status_wait::{self, HasStatus, StatusRules, WaitConfig};
 use super::{DataSource, PRIVATE_LINK_ID, PROJECT_ID, ReadContext};
-use crate::atlas::{AtlasId, PrivateLink, PrivateLinkId};
+use crate::atlas::{AtlasId, CloudProvider, PrivateLink, PrivateLinkId};
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::Diagnostics;
 use crate::provider::schema::{Attribute, AttributeType, Schema};
@@ -54,19 +58,27 @@ pub struct PrivateLinkDataSource;
 pub struct Config {
     project_id: String,
     private_link_id: String,
+    cloud_provider: Option<String>,
     #[serde(flatten)]
     wait: WaitConfig,
 }
 
-#[derive(Debug, Serialize)]
+/// Every cloud's attributes; those of the clouds not asked for are null.
+#[derive(Debug, Default, Serialize)]
 pub struct State {
     status: String,
-    endpoint_service_name: Option<String>,
     error_message: Option<String>,
-    interface_endpoint_ids: Vec<String>,
     region: Option<String>,
     aws_region: Option<String>,
     id: String,
+    endpoint_service_name: Option<String>,
+    interface_endpoint_ids: Option<Vec<String>>,
+    private_link_service_name: Option<String>,
+    private_link_service_resource_id: Option<String>,
+    private_endpoint_ids: Option<Vec<String>>,
+    endpoint_group_names: Option<Vec<String>>,
+    service_attachment_names: Option<Vec<String>>,
+    port_mapping_enabled: Option<bool>,
 }
 
 impl HasStatus for PrivateLink {
@@ -91,10 +103,10 @@ pub(super) fn id_attributes() -> [Attribute; 2] {
         Attribute::required(
             PRIVATE_LINK_ID,
             AttributeType::String,
-            "The id of the project's AWS PrivateLink connection (the Atlas private endpoint service): 24 \
-             hexadecimal characters.",
+            "The id of the project's private endpoint connection (the Atlas private endpoint service, on \
+             any cloud): 24 hexadecimal characters.",
         )
-        .validated(validators::is_object_id("an Atlas AWS PrivateLink connection")),
+        .validated(validators::is_object_id("an Atlas private endpoint service")),
     ]
 }
 
@@ -119,20 +131,22 @@ impl DataSource for PrivateLinkDataSource {
 
     fn schema(&self) -> Schema {
         let mut attributes = Vec::from(id_attributes());
+        attributes.push(clouds::cloud_provider_attribute(false));
         attributes.extend([
             Attribute::computed(
                 "status",
                 AttributeType::String,
-                "The endpoint service's status in Atlas: `INITIATING` (Atlas is creating it), \
-                 `WAITING_FOR_USER` (ready: create the AWS VPC interface endpoint), `AVAILABLE`, `FAILED`, or \
+                "The endpoint service's status in Atlas, on every cloud: `INITIATING` (Atlas is creating it), \
+                 `WAITING_FOR_USER` (ready: create the endpoint in your cloud), `AVAILABLE`, `FAILED`, or \
                  `DELETING`. A status Atlas adds later is passed through unchanged.",
             ),
             Attribute::computed(
                 "endpoint_service_name",
                 AttributeType::String,
-                "The AWS VPC endpoint service name, such as \
+                "AWS: the VPC endpoint service name, such as \
                  `com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0`: set \
-                 `aws_vpc_endpoint.service_name` to it. Null while Atlas creates the endpoint service.",
+                 `aws_vpc_endpoint.service_name` to it. Null while Atlas creates the endpoint service, and \
+                 on other clouds.",
             ),
             Attribute::computed(
                 "error_message",
@@ -142,23 +156,62 @@ impl DataSource for PrivateLinkDataSource {
             Attribute::computed(
                 "interface_endpoint_ids",
                 AttributeType::ListOfString,
-                "The ids of the AWS VPC interface endpoints attached to the private link, in Atlas's order; \
-                 empty when there are none.",
+                "AWS: the ids of the VPC interface endpoints attached to the private link, in Atlas's order; \
+                 empty when there are none. Null on other clouds.",
             ),
             Attribute::computed(
                 "region",
                 AttributeType::String,
-                "The AWS region of the endpoint service as Atlas names it, such as `US_EAST_1` (the form of \
-                 Atlas's `regionName`); `aws_region` holds the same region as AWS names it. The v2 route \
-                 returns it; the v1.0 route (which `api_version = \"auto\"` reads while Atlas still serves \
-                 it) does not, so there it is taken from `endpoint_service_name`, and is null only while that \
-                 is (while Atlas creates the endpoint service).",
+                "The region of the endpoint service as Atlas names it, such as `US_EAST_1` (the form of \
+                 Atlas's `regionName`) or, on Azure, `ASIA_SOUTH_EAST`; on AWS `aws_region` holds the same \
+                 region as AWS names it. The v2 route returns it; the AWS v1.0 route (which `api_version = \
+                 \"auto\"` reads while Atlas still serves it) does not, so there it is taken from \
+                 `endpoint_service_name`, and is null only while that is (while Atlas creates the endpoint \
+                 service).",
             ),
             Attribute::computed(
                 "aws_region",
                 AttributeType::String,
-                "The same region as AWS names it, such as `us-east-1`: what an AWS provider block or \
-                 `aws_vpc_endpoint` in that region expects. Null when `region` is.",
+                "AWS: the same region as AWS names it, such as `us-east-1`: what an AWS provider block or \
+                 `aws_vpc_endpoint` in that region expects. Null when `region` is, and on other clouds.",
+            ),
+            Attribute::computed(
+                "private_link_service_name",
+                AttributeType::String,
+                "AZURE: the Private Link Service's name, `pls_` and 24 hexadecimal characters. Null while \
+                 Atlas creates it, and on other clouds.",
+            ),
+            Attribute::computed(
+                "private_link_service_resource_id",
+                AttributeType::String,
+                "AZURE: the Private Link Service's resource id: set \
+                 `azurerm_private_endpoint.private_service_connection.private_connection_resource_id` to it. \
+                 Null while Atlas creates it, and on other clouds.",
+            ),
+            Attribute::computed(
+                "private_endpoint_ids",
+                AttributeType::ListOfString,
+                "AZURE: the resource ids of the private endpoints attached, in Atlas's order; empty when there \
+                 are none. Null on other clouds.",
+            ),
+            Attribute::computed(
+                "endpoint_group_names",
+                AttributeType::ListOfString,
+                "GCP: the names of the endpoint groups attached, in Atlas's order; empty when there are none. \
+                 Null on other clouds.",
+            ),
+            Attribute::computed(
+                "service_attachment_names",
+                AttributeType::ListOfString,
+                "GCP: the service attachments, as Atlas sends them (`projects/<p>/regions/<r>/serviceAttachments/<name>`): \
+                 set each `google_compute_forwarding_rule.target` to one. Empty while Atlas creates them; \
+                 null on other clouds.",
+            ),
+            Attribute::computed(
+                "port_mapping_enabled",
+                AttributeType::Bool,
+                "GCP: whether the endpoint service uses port mapping (one forwarding rule for every node). \
+                 Null on other clouds.",
             ),
             Attribute::computed(
                 "id",
@@ -168,10 +221,12 @@ impl DataSource for PrivateLinkDataSource {
         ]);
         attributes.extend(status_wait::attributes(&LINK_STATUSES));
         Schema {
-            description: "Reads the Atlas side of an AWS PrivateLink connection (the endpoint service Atlas creates \
-                          for a project and region): its `status`, the `endpoint_service_name` an AWS VPC \
-                          interface endpoint must use, and the ids of the endpoints attached to it. Use it to \
-                          assert at plan time that Atlas is ready, or to wait until it is.",
+            description: "Reads the Atlas side of a private endpoint connection (the endpoint service Atlas creates \
+                          for a project and region) on AWS, Azure or Google Cloud: its `status`, what your \
+                          cloud's endpoint must connect to (AWS `endpoint_service_name`, Azure \
+                          `private_link_service_resource_id`, Google Cloud `service_attachment_names`), and the \
+                          ids of the endpoints attached to it. Use it to assert at plan time that Atlas is ready, \
+                          or to wait until it is.",
             attributes,
         }
     }
@@ -181,39 +236,64 @@ impl DataSource for PrivateLinkDataSource {
             project_id: config.project_id,
             private_link_id: config.private_link_id,
         };
+        let cloud = cloud_of(config.cloud_provider.as_deref());
         let target = target(&id);
         let link = status_wait::read_or_wait(
             &LINK_STATUSES,
             &config.wait,
-            || context.client.read_private_link(&id),
-            |error| diagnostic_for(&error, &target, context.key),
+            || context.client.read_endpoint_service(&id, cloud),
+            |error| {
+                let diagnostic = diagnostic_for(&error, &target, context.key);
+                point_not_found(&error, diagnostic, cloud, PRIVATE_LINK_ID)
+            },
         )
         .await?;
-        Ok(State::of(&id, link))
+        Ok(state(&id, cloud, link))
     }
 }
 
-impl State {
-    /// What the data source stores for `link`.
-    fn of(id: &PrivateLinkId, link: PrivateLink) -> State {
-        let aws_region = match &link.region_name {
-            Some(atlas_form) => Some(aws_form(atlas_form)),
-            None => link
-                .endpoint_service_name
-                .as_deref()
-                .and_then(region_of_service_name),
-        };
-        State {
-            status: link.status,
-            region: link
-                .region_name
-                .or_else(|| aws_region.as_deref().map(atlas_form)),
-            aws_region,
-            endpoint_service_name: link.endpoint_service_name,
-            error_message: link.error_message,
-            interface_endpoint_ids: link.interface_endpoints.unwrap_or_default(),
-            id: format!("{}/{}", id.project_id, id.private_link_id),
+/// The state for `cloud`: its own attributes set (lists empty rather than null when Atlas sends
+/// none), every other cloud's null.
+fn state(id: &PrivateLinkId, cloud: CloudProvider, link: PrivateLink) -> State {
+    let common = State {
+        status: link.status,
+        error_message: link.error_message,
+        region: link.region_name,
+        id: format!("{}/{}", id.project_id, id.private_link_id),
+        ..State::default()
+    };
+    match cloud {
+        CloudProvider::Aws => {
+            let aws_region = match &common.region {
+                Some(atlas_form) => Some(aws_form(atlas_form)),
+                None => link
+                    .endpoint_service_name
+                    .as_deref()
+                    .and_then(region_of_service_name),
+            };
+            State {
+                region: common
+                    .region
+                    .clone()
+                    .or_else(|| aws_region.as_deref().map(atlas_form)),
+                aws_region,
+                endpoint_service_name: link.endpoint_service_name,
+                interface_endpoint_ids: Some(link.interface_endpoints.unwrap_or_default()),
+                ..common
+            }
         }
+        CloudProvider::Azure => State {
+            private_link_service_name: link.private_link_service_name,
+            private_link_service_resource_id: link.private_link_service_resource_id,
+            private_endpoint_ids: Some(link.private_endpoints.unwrap_or_default()),
+            ..common
+        },
+        CloudProvider::Gcp => State {
+            endpoint_group_names: Some(link.endpoint_group_names.unwrap_or_default()),
+            service_attachment_names: Some(link.service_attachment_names.unwrap_or_default()),
+            port_mapping_enabled: link.port_mapping_enabled,
+            ..common
+        },
     }
 }
 
@@ -343,10 +423,43 @@ mod tests {
             project_id: "5f1a2b3c4d5e6f7a8b9c0d1e".into(),
             private_link_id: "6a1a2b3c4d5e6f7a8b9c0d1e".into(),
         };
-        let computed = Value::from_json(serde_json::to_value(State::of(&id, link)).unwrap());
+        let computed = Value::from_json(serde_json::to_value(state(&id, CloudProvider::Aws, link)).unwrap());
         PrivateLinkDataSource
             .schema()
             .state(&config(&[]), &computed)
             .unwrap()
+    }
+
+    #[test]
+    fn an_initiating_azure_link_keeps_its_nulls_and_nulls_the_aws_attributes() {
+        let link: PrivateLink = serde_json::from_str(
+            r#"{"cloudProvider":"AZURE","errorMessage":null,"id":"6a794010c0eb9e7a17719674","privateEndpoints":[],"privateLinkServiceName":null,"privateLinkServiceResourceId":null,"regionName":"ASIA_SOUTH_EAST","status":"INITIATING"}"#,
+        )
+        .unwrap();
+        let id = PrivateLinkId {
+            project_id: "p".into(),
+            private_link_id: "l".into(),
+        };
+        let computed = Value::from_json(
+            serde_json::to_value(state(&id, CloudProvider::Azure, link)).unwrap(),
+        );
+        let state = PrivateLinkDataSource
+            .schema()
+            .state(&config(&[]), &computed)
+            .unwrap();
+        assert_eq!(state.attribute("status").as_str(), Some("INITIATING"));
+        assert_eq!(
+            state.attribute("private_link_service_resource_id"),
+            &Value::Null
+        );
+        assert_eq!(
+            state.attribute("private_endpoint_ids"),
+            &Value::List(vec![])
+        );
+        assert_eq!(state.attribute("endpoint_service_name"), &Value::Null);
+        assert_eq!(state.attribute("interface_endpoint_ids"), &Value::Null);
+        assert_eq!(state.attribute("service_attachment_names"), &Value::Null);
+        assert_eq!(state.attribute("aws_region"), &Value::Null);
+        assert_eq!(state.attribute("region").as_str(), Some("ASIA_SOUTH_EAST"));
     }
 }

@@ -95,6 +95,39 @@ pub fn attributes(rules: &'static StatusRules) -> [Attribute; 2] {
     ]
 }
 
+/// The two optional arguments for a data source whose statuses depend on another argument (the
+/// cloud of a private endpoint): `rules_for` picks the rules from the configuration, and a
+/// status is checked once they are known.
+pub fn attributes_chosen_by(
+    wait_for_status_description: &'static str,
+    rules_for: fn(&Value) -> Option<&'static StatusRules>,
+) -> [Attribute; 2] {
+    let [wait_for_status, wait_timeout] = attributes(&NO_RULES);
+    [
+        Attribute {
+            description: wait_for_status_description.into(),
+            validators: vec![Validator::new(
+                move |attribute, value, config| match rules_for(config) {
+                    Some(rules) => statuses_validator(rules).check(attribute, value, config),
+                    None => Diagnostics::new(),
+                },
+            )],
+            ..wait_for_status
+        },
+        wait_timeout,
+    ]
+}
+
+/// Rules that only lend [`attributes_chosen_by`] the shape of the two arguments.
+static NO_RULES: StatusRules = StatusRules {
+    what: "",
+    short: "",
+    known: &[],
+    terminal: &[],
+    timeout_advice: "",
+    wait_for_status_description: "",
+};
+
 fn statuses_validator(rules: &'static StatusRules) -> Validator {
     Validator::new(move |attribute, value, _| {
         let mut diagnostics = Diagnostics::new();
