@@ -174,6 +174,11 @@ impl AtlasClient {
         resource: &Resource<'_>,
         needs_v2: &'static str,
     ) -> Result<T, AtlasError> {
+        if let Some(segment) = resource.unusable_segment() {
+            return Err(AtlasError::UnusableId {
+                id: segment.chars().take(200).collect(),
+            });
+        }
         if self.api_version() == ApiVersion::Legacy {
             return Err(AtlasError::OnlyOnV2 { what: needs_v2 });
         }

@@ -11,6 +11,7 @@
 use serde::Serialize;
 
 use super::interface_endpoint::ENDPOINT_STATUSES as AWS_ENDPOINT_STATUSES;
+use super::listed_endpoints::cut_error_message;
 use super::status_wait::{HasStatus, StatusRules};
 use crate::atlas::{AtlasError, CloudProvider, PrivateEndpoint, RouteFamily, route_is_gone};
 use crate::provider::atlas_errors::CLOUD_PROVIDER;
@@ -324,6 +325,12 @@ impl From<PrivateEndpoint> for EndpointAttributes {
 }
 
 impl EndpointAttributes {
+    /// With `error_message` cut as a list cuts it ([`cut_error_message`]).
+    pub fn with_cut_error_message(mut self) -> Self {
+        self.error_message = cut_error_message(self.error_message.take());
+        self
+    }
+
     /// The bytes of its strings, for a list's bound.
     pub fn held_bytes(&self) -> usize {
         let text = |value: &Option<String>| value.as_deref().map_or(0, str::len);

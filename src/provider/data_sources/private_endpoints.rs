@@ -1,32 +1,27 @@
 //! `atlas_private_endpoints`: every private endpoint of a private endpoint service on AWS, Azure
 //! or Google Cloud, in Atlas's order, so that one assertion can cover all of them.
 //!
-//! Read as `atlas_interface_endpoints` reads AWS's: one read of the service gives the endpoint
-//! ids (AWS `interfaceEndpoints`, Azure `privateEndpoints`, Google Cloud `endpointGroupNames`),
-//! each checked as an id in a configuration is and read once, at most [`MAX_IN_FLIGHT`] at a
-//! time. An endpoint removed between the two reads (a 404 whatever its code, unless the code
-//! names the project or the service) is left out and logged: the list is what Atlas holds now.
+//! Read as `atlas_interface_endpoints` reads AWS's, through the same
+//! [`ListedEndpoints`](super::listed_endpoints): one read of the service gives the endpoint ids
+//! (AWS `interfaceEndpoints`, Azure `privateEndpoints`, Google Cloud `endpointGroupNames`), each
+//! checked as an `endpoint_id` argument is and read once, at most four at a time, the list
+//! bounded in total. An endpoint removed between the two reads (a 404 whatever its code, unless
+//! the code names the project or the service) is left out and logged.
 
-use std::collections::HashSet;
-
-use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::clouds::{self, ENDPOINT_ID, EndpointAttributes, cloud_of, point_not_found};
-use super::listed_endpoints::MAX_IN_FLIGHT;
+use super::listed_endpoints::{ListedEndpoint, ListedEndpoints, MAX_LIST_BYTES};
 use super::private_link::{self as link, PRIVATE_LINK_ID, PROJECT_ID};
 use super::{DataSource, ReadContext};
 use crate::atlas::{
-    AtlasError, CloudProvider, PrivateEndpointId, PrivateLinkId, RouteFamily, route_is_gone,
+    AtlasError, CloudProvider, PrivateEndpoint, PrivateEndpointId, PrivateLinkId, RouteFamily,
+    route_is_gone,
 };
 use crate::logging;
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
-use crate::provider::diagnostics::{Diagnostic, Diagnostics, show_value};
+use crate::provider::diagnostics::{Diagnostic, Diagnostics};
 use crate::provider::schema::{Attribute, AttributeType, Schema};
-
-/// The most a list holds, counted as the bytes of its strings: a real list is a few kilobytes,
-/// and the bound keeps a broken or hostile answer from making Terraform hold gigabytes.
-const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
 
 pub struct PrivateEndpointsDataSource;
 
@@ -39,15 +34,27 @@ pub struct Config {
 
 #[derive(Debug, Serialize)]
 pub struct State {
-    endpoints: Vec<ListedEndpoint>,
+    endpoints: Vec<ListedPrivateEndpoint>,
     id: String,
 }
 
 #[derive(Debug, Serialize)]
-struct ListedEndpoint {
+struct ListedPrivateEndpoint {
     endpoint_id: String,
     #[serde(flatten)]
     attributes: EndpointAttributes,
+    /// The id the answer gives, when it is another endpoint's.
+    #[serde(skip)]
+    answered_for: Option<String>,
+}
+
+impl ListedEndpoint for ListedPrivateEndpoint {
+    fn answered_id(&self) -> &str {
+        self.answered_for.as_deref().unwrap_or(&self.endpoint_id)
+    }
+    fn held_bytes(&self) -> usize {
+        self.endpoint_id.len() + self.attributes.held_bytes()
+    }
 }
 
 #[async_trait::async_trait]
@@ -71,9 +78,15 @@ impl DataSource for PrivateEndpointsDataSource {
             Attribute::computed(
                 "endpoints",
                 AttributeType::ListOfObject(item),
-                "Every endpoint of the private endpoint service, in Atlas's order; empty when there are none. \
-                 An endpoint removed while the list was read is left out. Each holds every cloud's \
-                 attributes, those of other clouds null.",
+                format!(
+                    "Every endpoint of the private endpoint service, in Atlas's order; empty when there are \
+                     none. An endpoint removed while the list was read is left out. Each holds every cloud's \
+                     attributes, those of other clouds null. The ids Atlas lists are checked as an \
+                     `endpoint_id` argument is: a list holding one of the wrong form fails the read and the \
+                     error names it; an id listed twice is read once; an answer about another endpoint than \
+                     the one asked for is an error. A list holds at most {} MiB.",
+                    MAX_LIST_BYTES / (1024 * 1024)
+                ),
             ),
             Attribute::computed(
                 "id",
@@ -105,57 +118,19 @@ impl DataSource for PrivateEndpointsDataSource {
                 let diagnostic = diagnostic_for(&error, &link::target(&id), context.key);
                 point_not_found(&error, diagnostic, cloud, PRIVATE_LINK_ID)
             })?;
-        let ids = checked_ids(&id, cloud, service.endpoint_ids(cloud))?
-            .into_iter()
-            .map(|endpoint_id| {
-                PrivateEndpointId::new(&id.project_id, &id.private_link_id, cloud, &endpoint_id)
-                    .map_err(|problem| unusable(&id, cloud, &endpoint_id, &problem.to_string()))
+        let list = ListedEndpoints {
+            what: "private endpoint",
+            private_link_id: &id.private_link_id,
+            expected_shape: expected_shape(cloud),
+            has_shape: has_shape(cloud),
+        };
+        let ids = list.checked_ids(service.endpoint_ids(cloud).to_vec())?;
+        let endpoints = list
+            .read_each(ids, |endpoint_id| {
+                let id = &id;
+                async move { read_endpoint(id, cloud, endpoint_id, context).await }
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut reads = stream::iter(ids)
-            .map(|endpoint| async move {
-                let read = context.client.read_private_endpoint(&endpoint).await;
-                (endpoint.endpoint_id().to_owned(), read)
-            })
-            .buffered(MAX_IN_FLIGHT);
-        let mut endpoints = Vec::new();
-        let mut held = 0usize;
-        while let Some((endpoint_id, read)) = reads.next().await {
-            match read {
-                Ok(found) => {
-                    let attributes = EndpointAttributes::from(found);
-                    held = held.saturating_add(endpoint_id.len() + attributes.held_bytes() + 64);
-                    if held > MAX_LIST_BYTES {
-                        return Err(too_large(&id, endpoints.len() + 1).into());
-                    }
-                    endpoints.push(ListedEndpoint {
-                        endpoint_id,
-                        attributes,
-                    });
-                }
-                Err(error) if vanished(&error) => logging::warn(
-                    "private endpoint listed by the private endpoint service is gone; left out",
-                    &[
-                        ("cloud_provider", cloud.as_str().into()),
-                        ("private_link_id", id.private_link_id.clone().into()),
-                        ("endpoint_id", endpoint_id.into()),
-                    ],
-                ),
-                Err(error) => {
-                    let target = ReadTarget {
-                        what: "private endpoint",
-                        ids: vec![
-                            (PROJECT_ID, &id.project_id),
-                            (PRIVATE_LINK_ID, &id.private_link_id),
-                            (ENDPOINT_ID, &endpoint_id),
-                        ],
-                        // Only the codes that name an argument of this data source.
-                        not_found_codes: link::NOT_FOUND_CODES,
-                    };
-                    return Err(diagnostic_for(&error, &target, context.key).into());
-                }
-            }
-        }
+            .await?;
         Ok(State {
             endpoints,
             id: format!("{}/{}", id.project_id, id.private_link_id),
@@ -163,46 +138,96 @@ impl DataSource for PrivateEndpointsDataSource {
     }
 }
 
-/// The listed ids as they may be read: each of its cloud's form, each once, in Atlas's order.
-/// The ids come from Atlas's answer and go into URLs, so they pass the check an id in a
-/// configuration passes; one that fails it fails the read, as leaving it out would let an
-/// assertion over the list pass on part of it.
-fn checked_ids(
-    id: &PrivateLinkId,
+/// One listed endpoint; `None` when it was removed after the list was read.
+async fn read_endpoint(
+    link_id: &PrivateLinkId,
     cloud: CloudProvider,
-    listed: &[String],
-) -> Result<Vec<String>, Diagnostic> {
-    if let Some(bad) = listed
-        .iter()
-        .find(|endpoint| !clouds::has_endpoint_id_shape(cloud, endpoint))
-    {
-        return Err(unusable(
-            id,
-            cloud,
-            bad,
-            &format!("it is not of the form a {cloud} endpoint id has"),
-        ));
+    endpoint_id: String,
+    context: &ReadContext<'_>,
+) -> Result<Option<ListedPrivateEndpoint>, Diagnostics> {
+    // The listed ids passed the same check as an `endpoint_id` argument, which PrivateEndpointId
+    // also makes; a refusal here would be our bug.
+    let endpoint = PrivateEndpointId::new(
+        &link_id.project_id,
+        &link_id.private_link_id,
+        cloud,
+        &endpoint_id,
+    )
+    .map_err(|problem| {
+        Diagnostic::error(
+            "Provider Bug",
+            format!(
+                "The listed endpoint id {endpoint_id:?} passed the shape check but cannot be sent: {problem}. \
+                 Please report this issue."
+            ),
+        )
+    })?;
+    match context.client.read_private_endpoint(&endpoint).await {
+        Ok(found) => Ok(Some(ListedPrivateEndpoint {
+            answered_for: answered_for(cloud, &endpoint_id, &found),
+            endpoint_id,
+            attributes: EndpointAttributes::from(found).with_cut_error_message(),
+        })),
+        Err(error) if vanished(&error) => {
+            logging::warn(
+                "private endpoint listed by the private endpoint service is gone; left out",
+                &[
+                    ("cloud_provider", cloud.as_str().into()),
+                    ("private_link_id", link_id.private_link_id.clone().into()),
+                    ("endpoint_id", endpoint_id.into()),
+                ],
+            );
+            Ok(None)
+        }
+        Err(error) => {
+            let target = ReadTarget {
+                what: "private endpoint",
+                ids: vec![
+                    (PROJECT_ID, &link_id.project_id),
+                    (PRIVATE_LINK_ID, &link_id.private_link_id),
+                    (ENDPOINT_ID, &endpoint_id),
+                ],
+                // Only the codes that name an argument of this data source.
+                not_found_codes: link::NOT_FOUND_CODES,
+            };
+            Err(diagnostic_for(&error, &target, context.key).into())
+        }
     }
-    let mut seen = HashSet::new();
-    Ok(listed
-        .iter()
-        .filter(|endpoint| seen.insert(endpoint.as_str()))
-        .cloned()
-        .collect())
 }
 
-fn unusable(id: &PrivateLinkId, cloud: CloudProvider, bad: &str, why: &str) -> Diagnostic {
-    Diagnostic::error(
-        "Atlas Listed an Unusable Id",
-        format!(
-            "Private endpoint service {} ({cloud}) lists the endpoint id {}: {why}. The provider reads no \
-             endpoint of a list that holds an id it cannot use, so that an assertion over the list never \
-             passes on part of it. Look at the service in the Atlas UI or API; if the ids there are right, \
-             Atlas has changed their form and this provider needs an update: please report this issue.",
-            show_value(&id.private_link_id),
-            show_value(bad)
-        ),
-    )
+/// The id an answer gives when it is not the one asked for: AWS `interfaceEndpointId`, Azure
+/// `privateEndpointResourceId` (compared without regard to ASCII case, as Azure compares
+/// resource ids), Google Cloud `endpointGroupName`. An answer that leaves it out says nothing.
+fn answered_for(cloud: CloudProvider, asked: &str, found: &PrivateEndpoint) -> Option<String> {
+    let answered = match found {
+        PrivateEndpoint::Aws(aws) => Some(aws.interface_endpoint_id.as_str()),
+        PrivateEndpoint::Azure(azure) => azure.private_endpoint_resource_id.as_deref(),
+        PrivateEndpoint::Gcp(gcp) => gcp.endpoint_group_name.as_deref(),
+    }?;
+    let same = match cloud {
+        CloudProvider::Azure => answered.eq_ignore_ascii_case(asked),
+        CloudProvider::Aws | CloudProvider::Gcp => answered == asked,
+    };
+    (!same).then(|| answered.to_owned())
+}
+
+fn has_shape(cloud: CloudProvider) -> fn(&str) -> bool {
+    match cloud {
+        CloudProvider::Aws => |id| clouds::has_endpoint_id_shape(CloudProvider::Aws, id),
+        CloudProvider::Azure => |id| clouds::has_endpoint_id_shape(CloudProvider::Azure, id),
+        CloudProvider::Gcp => |id| clouds::has_endpoint_id_shape(CloudProvider::Gcp, id),
+    }
+}
+
+fn expected_shape(cloud: CloudProvider) -> &'static str {
+    match cloud {
+        CloudProvider::Aws => "\"vpce-\" followed by 17 hexadecimal characters (0-9, a-f)",
+        CloudProvider::Azure => {
+            "an Azure private endpoint resource id, /subscriptions/<uuid>/resourceGroups/<group>/providers/\
+             Microsoft.Network/privateEndpoints/<name>, without `%`"
+        }
+        CloudProvider::Gcp => "a non-empty Google Cloud endpoint group name",
+    }
 }
 
 /// A 404 about the endpoint, whatever its code (Azure's and Google Cloud's are undocumented):
@@ -215,17 +240,6 @@ fn vanished(error: &AtlasError) -> bool {
         && !api.error_code.as_deref().is_some_and(|code| {
             link::NOT_FOUND_CODES.iter().any(|(known, _)| *known == code)
         }))
-}
-
-fn too_large(id: &PrivateLinkId, read: usize) -> Diagnostic {
-    Diagnostic::error(
-        "Private Endpoint List Too Large",
-        format!(
-            "The endpoints of private endpoint service {} came to more than {MAX_LIST_BYTES} bytes after {read} \
-             of them; a real list is a few kilobytes. Check that `base_url` points at the Atlas Admin API.",
-            show_value(&id.private_link_id)
-        ),
-    )
 }
 
 #[cfg(test)]
@@ -258,17 +272,26 @@ mod tests {
     }
 
     #[test]
-    fn listed_ids_are_checked_and_read_once() {
-        let id = PrivateLinkId {
-            project_id: "5f1a2b3c4d5e6f7a8b9c0d1e".into(),
-            private_link_id: "6a1a2b3c4d5e6f7a8b9c0d1e".into(),
+    fn an_azure_answer_in_another_case_is_the_same_endpoint_and_another_id_is_not() {
+        let asked = "/subscriptions/0b8b3b9e-1111-4c1b-9d3e-2f6a0c1d2e3f/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/pe-1";
+        let answer = |id: &str| {
+            PrivateEndpoint::Azure(
+                serde_json::from_value(
+                    serde_json::json!({"status": "AVAILABLE", "privateEndpointResourceId": id}),
+                )
+                .unwrap(),
+            )
         };
-        let listed = ["g-1".to_owned(), "g-2".to_owned(), "g-1".to_owned()];
         assert_eq!(
-            checked_ids(&id, CloudProvider::Gcp, &listed).unwrap(),
-            ["g-1", "g-2"]
+            answered_for(CloudProvider::Azure, asked, &answer(&asked.to_lowercase())),
+            None
         );
-        let error = checked_ids(&id, CloudProvider::Azure, &listed).unwrap_err();
-        assert!(error.detail.contains("\"g-1\""), "{}", error.detail);
+        let other = asked.replace("pe-1", "pe-2");
+        assert_eq!(
+            answered_for(CloudProvider::Azure, asked, &answer(&other)),
+            Some(other)
+        );
+        assert!(has_shape(CloudProvider::Azure)(asked));
+        assert!(!has_shape(CloudProvider::Gcp)(""));
     }
 }
