@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::clouds::Cloud;
 use crate::fixtures::{Endpoint, PrivateLink};
 use crate::hostile::Fault;
 use crate::server::{self, RecordedRequest, Shared, State, lock};
@@ -145,6 +146,122 @@ impl FakeAtlas {
         lock(&self.state)
             .fixtures
             .script_private_link(project_id, private_link_id, states);
+    }
+
+    /// Makes an Azure or Google Cloud service take on these bodies (see
+    /// [`crate::azure_link`], [`crate::gcp_link`]), one per read, then keep the last. Its
+    /// endpoint list is filled in from the endpoints added under it.
+    pub fn script_cloud_link(
+        &self,
+        cloud: Cloud,
+        project_id: &str,
+        private_link_id: &str,
+        states: Vec<serde_json::Value>,
+    ) {
+        lock(&self.state)
+            .fixtures
+            .clouds
+            .script_link(cloud, project_id, private_link_id, states);
+    }
+
+    /// Adds (or rescripts) an Azure or Google Cloud endpoint, by its raw id, with these bodies
+    /// (see [`crate::azure_endpoint`], [`crate::gcp_endpoint_group`]), one per read, then the
+    /// last. A missing service is created AVAILABLE.
+    pub fn script_cloud_endpoint(
+        &self,
+        cloud: Cloud,
+        project_id: &str,
+        private_link_id: &str,
+        endpoint_id: &str,
+        states: Vec<serde_json::Value>,
+    ) {
+        lock(&self.state).fixtures.clouds.script_endpoint(
+            cloud,
+            project_id,
+            private_link_id,
+            endpoint_id,
+            states,
+        );
+    }
+
+    /// Removes an Azure or Google Cloud endpoint from under its service, which still lists it.
+    pub fn vanish_cloud_endpoint(
+        &self,
+        cloud: Cloud,
+        project_id: &str,
+        private_link_id: &str,
+        endpoint_id: &str,
+    ) {
+        lock(&self.state).fixtures.clouds.vanish_endpoint(
+            cloud,
+            project_id,
+            private_link_id,
+            endpoint_id,
+        );
+    }
+
+    /// Seeds the default project with the Azure and Google Cloud services and endpoints that
+    /// `fake-atlas` prints: an AVAILABLE Azure service with one AVAILABLE and one INITIATING
+    /// endpoint, an AVAILABLE Google Cloud service with an AVAILABLE endpoint group and one that
+    /// becomes AVAILABLE after [`crate::GCP_READS_UNTIL_AVAILABLE`] reads, and an INITIATING
+    /// service of each cloud.
+    pub fn seed_clouds(&self) {
+        use crate::clouds::*;
+        self.script_cloud_link(
+            Cloud::Azure,
+            PROJECT_ID,
+            AZURE_PRIVATE_LINK_ID,
+            vec![azure_link(AZURE_PRIVATE_LINK_ID, "AVAILABLE")],
+        );
+        for (endpoint, status) in [
+            (AZURE_ENDPOINT_ID, "AVAILABLE"),
+            (AZURE_INITIATING_ENDPOINT_ID, "INITIATING"),
+        ] {
+            self.script_cloud_endpoint(
+                Cloud::Azure,
+                PROJECT_ID,
+                AZURE_PRIVATE_LINK_ID,
+                endpoint,
+                vec![azure_endpoint(endpoint, status)],
+            );
+        }
+        self.script_cloud_link(
+            Cloud::Gcp,
+            PROJECT_ID,
+            GCP_PRIVATE_LINK_ID,
+            vec![gcp_link(GCP_PRIVATE_LINK_ID, "AVAILABLE")],
+        );
+        self.script_cloud_endpoint(
+            Cloud::Gcp,
+            PROJECT_ID,
+            GCP_PRIVATE_LINK_ID,
+            GCP_ENDPOINT_GROUP,
+            vec![gcp_endpoint_group(GCP_ENDPOINT_GROUP, "AVAILABLE")],
+        );
+        let mut slow = vec![
+            gcp_endpoint_group(GCP_SLOW_ENDPOINT_GROUP, "INITIATING");
+            GCP_READS_UNTIL_AVAILABLE
+        ];
+        slow.push(gcp_endpoint_group(GCP_SLOW_ENDPOINT_GROUP, "AVAILABLE"));
+        self.script_cloud_endpoint(
+            Cloud::Gcp,
+            PROJECT_ID,
+            GCP_PRIVATE_LINK_ID,
+            GCP_SLOW_ENDPOINT_GROUP,
+            slow,
+        );
+        self.script_cloud_link(
+            Cloud::Azure,
+            PROJECT_ID,
+            AZURE_INITIATING_LINK_ID,
+            vec![azure_link(AZURE_INITIATING_LINK_ID, "INITIATING")],
+        );
+        self.script_cloud_link(
+            Cloud::Gcp,
+            PROJECT_ID,
+            GCP_INITIATING_LINK_ID,
+            vec![gcp_link(GCP_INITIATING_LINK_ID, "INITIATING")],
+        );
     }
 
     // ---- How Atlas answers -------------------------------------------------------------

@@ -152,6 +152,8 @@ pub(crate) struct LinkRead {
 #[derive(Debug, Default)]
 pub(crate) struct Fixtures {
     projects: HashMap<String, HashMap<String, LinkEntry>>,
+    /// The Azure and Google Cloud services, which only the v2 routes serve.
+    pub clouds: crate::clouds::CloudFixtures,
 }
 
 impl Fixtures {
@@ -210,6 +212,11 @@ impl Fixtures {
         if let Some(scripted) = Scripted::script(states) {
             entry.state = scripted;
         }
+    }
+
+    /// Whether the project holds any AWS private link.
+    pub fn has_project(&self, project_id: &str) -> bool {
+        self.projects.contains_key(project_id)
     }
 
     /// One read of an endpoint: advances its script.

@@ -10,6 +10,8 @@
 //! # Layout
 //! - `fake`: [`FakeAtlas`], the handle a test holds: start, fixtures, settings, records.
 //! - `fixtures`: the one table of projects, private links and interface endpoints.
+//! - `clouds`: Azure and Google Cloud services and endpoints, their bodies and the Azure id's
+//!   encoding check.
 //! - `routes`: the table of routes (v1.0 and v2) over it, and v2 version negotiation.
 //! - `digest`: the server side of digest auth, with RFC 7230 quoting.
 //! - `tokens`: service accounts, the token endpoint, bearer tokens.
@@ -19,6 +21,7 @@
 //! - [`tls`], [`terraform`], and [`FakeProxy`]: HTTPS identities, running terraform in tests,
 //!   a forward proxy.
 
+mod clouds;
 mod digest;
 mod fake;
 mod fixtures;
@@ -31,6 +34,12 @@ pub mod terraform;
 pub mod tls;
 mod tokens;
 
+pub use clouds::{
+    AZURE_ENDPOINT_ID, AZURE_INITIATING_ENDPOINT_ID, AZURE_INITIATING_LINK_ID,
+    AZURE_PRIVATE_LINK_ID, Cloud, GCP_ENDPOINT_GROUP, GCP_INITIATING_LINK_ID, GCP_PRIVATE_LINK_ID,
+    GCP_READS_UNTIL_AVAILABLE, GCP_SLOW_ENDPOINT_GROUP, azure_endpoint, azure_link,
+    gcp_endpoint_group, gcp_link,
+};
 pub use digest::{Challenge, REALM};
 pub use fake::FakeAtlas;
 pub use fixtures::{ENDPOINT_SERVICE_NAME, Endpoint, PrivateLink};

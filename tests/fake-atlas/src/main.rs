@@ -2,8 +2,10 @@
 //! and for trying the provider by hand. Prints its URL and credentials, serves until killed.
 
 use fake_atlas::{
-    API_VERSION, CLIENT_ID, CLIENT_SECRET, ENDPOINT_SERVICE_NAME, Endpoint, FakeAtlas, PRIVATE_KEY,
-    PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
+    API_VERSION, AZURE_ENDPOINT_ID, AZURE_INITIATING_ENDPOINT_ID, AZURE_INITIATING_LINK_ID,
+    AZURE_PRIVATE_LINK_ID, CLIENT_ID, CLIENT_SECRET, ENDPOINT_SERVICE_NAME, Endpoint, FakeAtlas,
+    GCP_ENDPOINT_GROUP, GCP_INITIATING_LINK_ID, GCP_PRIVATE_LINK_ID, GCP_READS_UNTIL_AVAILABLE,
+    GCP_SLOW_ENDPOINT_GROUP, PRIVATE_KEY, PRIVATE_LINK_ID, PROJECT_ID, PUBLIC_KEY,
 };
 
 const USAGE: &str = "\
@@ -19,7 +21,8 @@ Options:
 
 It serves the interface endpoint and private link routes of the v1.0 and v2 APIs, checks HTTP
 Digest auth with the printed key pair, issues bearer tokens at POST /api/oauth/token for the
-printed service account, and seeds one interface endpoint per status. Stop it with Ctrl-C.
+printed service account, and seeds one AWS interface endpoint per status and Azure and Google
+Cloud services and endpoints (v2 routes only). Stop it with Ctrl-C.
 ";
 
 /// The seeded endpoints: one per status Atlas documents.
@@ -108,5 +111,17 @@ async fn main() {
     for (endpoint_id, status, _) in SEEDS {
         println!("endpoint {endpoint_id} {status}");
     }
+    atlas.seed_clouds();
+    println!("AZURE private link {AZURE_PRIVATE_LINK_ID} AVAILABLE");
+    println!("AZURE endpoint {AZURE_ENDPOINT_ID} AVAILABLE");
+    println!("AZURE endpoint {AZURE_INITIATING_ENDPOINT_ID} INITIATING");
+    println!("AZURE private link {AZURE_INITIATING_LINK_ID} INITIATING");
+    println!("GCP private link {GCP_PRIVATE_LINK_ID} AVAILABLE");
+    println!("GCP endpoint {GCP_ENDPOINT_GROUP} AVAILABLE");
+    println!(
+        "GCP endpoint {GCP_SLOW_ENDPOINT_GROUP} INITIATING, AVAILABLE from read {}",
+        GCP_READS_UNTIL_AVAILABLE + 1
+    );
+    println!("GCP private link {GCP_INITIATING_LINK_ID} INITIATING");
     let _ = tokio::signal::ctrl_c().await;
 }

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use hyper::Response;
 
+use crate::clouds::{Cloud, encoding_problem};
 use crate::fixtures::{Fixtures, Missing};
 use crate::responses::{FakeBody, error_body, error_response, typed_response};
 
@@ -212,9 +213,8 @@ fn read(route: &Route, captures: &Captures<'_>, fixtures: &mut Fixtures) -> (u16
     let project = captures.get("project");
     let link = captures.get("link");
     let endpoint = captures.get("endpoint");
-    // The fake holds only AWS endpoint services.
     if route.version == ApiVersion::V2 && captures.get("cloudProvider") != "AWS" {
-        return missing(route, Missing::PrivateLink, captures);
+        return read_other_cloud(route, captures, fixtures);
     }
     let found = match route.resource {
         Resource::InterfaceEndpoint => {
@@ -250,6 +250,67 @@ fn read(route: &Route, captures: &Captures<'_>, fixtures: &mut Fixtures) -> (u16
     };
     match found {
         Ok(body) => (200, body.to_string()),
+        Err(what) => missing(route, what, captures),
+    }
+}
+
+/// An Azure or Google Cloud service or endpoint. Atlas's not-found codes for these clouds are
+/// undocumented; the fake answers a missing endpoint with `errorCode: null`, as a 404 Atlas sent
+/// in June 2026 did, so that a client must judge it by its status.
+fn read_other_cloud(
+    route: &Route,
+    captures: &Captures<'_>,
+    fixtures: &mut Fixtures,
+) -> (u16, String) {
+    let cloud_name = captures.get("cloudProvider");
+    let Some(cloud) = Cloud::parse(cloud_name) else {
+        return (
+            400,
+            error_body(
+                400,
+                Some("INVALID_ENUM_VALUE"),
+                &format!(
+                    "An invalid enumeration value {cloud_name} was specified for cloudProvider."
+                ),
+                vec![cloud_name.into()],
+            ),
+        );
+    };
+    let (project, link, endpoint) = (
+        captures.get("project"),
+        captures.get("link"),
+        captures.get("endpoint"),
+    );
+    let found = match route.resource {
+        Resource::PrivateLink => fixtures.clouds.read_link(cloud, project, link),
+        Resource::InterfaceEndpoint => {
+            if let Some(problem) = encoding_problem(cloud, endpoint) {
+                return (
+                    400,
+                    error_body(400, Some("INVALID_ENDPOINT_ID"), &problem, Vec::new()),
+                );
+            }
+            fixtures
+                .clouds
+                .read_endpoint(cloud, project, link, endpoint)
+        }
+    };
+    // A project known for its AWS links exists: it only lacks this service.
+    let found = match found {
+        Err(Missing::Project) if fixtures.has_project(project) => Err(Missing::PrivateLink),
+        other => other,
+    };
+    match found {
+        Ok(body) => (200, body.to_string()),
+        Err(Missing::Endpoint) => (
+            404,
+            error_body(
+                404,
+                None,
+                &format!("Private endpoint {endpoint} does not exist."),
+                Vec::new(),
+            ),
+        ),
         Err(what) => missing(route, what, captures),
     }
 }
