@@ -423,7 +423,8 @@ mod tests {
             project_id: "5f1a2b3c4d5e6f7a8b9c0d1e".into(),
             private_link_id: "6a1a2b3c4d5e6f7a8b9c0d1e".into(),
         };
-        let computed = Value::from_json(serde_json::to_value(state(&id, CloudProvider::Aws, link)).unwrap());
+        let computed =
+            Value::from_json(serde_json::to_value(state(&id, CloudProvider::Aws, link)).unwrap());
         PrivateLinkDataSource
             .schema()
             .state(&config(&[]), &computed)
@@ -440,9 +441,8 @@ mod tests {
             project_id: "p".into(),
             private_link_id: "l".into(),
         };
-        let computed = Value::from_json(
-            serde_json::to_value(state(&id, CloudProvider::Azure, link)).unwrap(),
-        );
+        let computed =
+            Value::from_json(serde_json::to_value(state(&id, CloudProvider::Azure, link)).unwrap());
         let state = PrivateLinkDataSource
             .schema()
             .state(&config(&[]), &computed)
