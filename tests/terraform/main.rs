@@ -6,6 +6,7 @@
 mod support;
 
 mod atlas_today;
+mod clouds;
 mod e2e;
 mod examples_validate;
 mod lifetime;
