@@ -65,3 +65,30 @@ check "interface_endpoint_available" {
 output "connection_status" {
   value = data.atlas_interface_endpoint.this.connection_status
 }
+
+# Every endpoint of the private endpoint service, on any cloud: the check fails when the list is
+# empty or any endpoint is not AVAILABLE (tests/private_endpoints.tftest.hcl mocks the list).
+variable "cloud_provider" {
+  description = "The cloud of the private endpoint service: AWS, AZURE or GCP."
+  type        = string
+  default     = "AWS"
+}
+
+data "atlas_private_endpoints" "all" {
+  project_id      = var.project_id
+  private_link_id = var.private_link_id
+  cloud_provider  = var.cloud_provider
+}
+
+check "every_private_endpoint_available" {
+  assert {
+    condition = length(data.atlas_private_endpoints.all.endpoints) > 0 && alltrue([
+      for e in data.atlas_private_endpoints.all.endpoints : e.status == "AVAILABLE"
+    ])
+    error_message = "Not every private endpoint is AVAILABLE: ${join(", ", [for e in data.atlas_private_endpoints.all.endpoints : "${e.endpoint_id} is ${e.status}" if e.status != "AVAILABLE"])}."
+  }
+}
+
+output "private_endpoint_statuses" {
+  value = [for e in data.atlas_private_endpoints.all.endpoints : e.status]
+}

@@ -123,6 +123,64 @@ fn every_example_with_terraform_tests_passes_them_against_this_build() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Issue 22: a list of endpoints mocked with `override_data` reaches the module whole, and the
+/// run that expects the check to fail on a PENDING endpoint is a real test: with that endpoint
+/// AVAILABLE instead, the same run fails with "Missing expected failure". (With `endpoints` as
+/// nested attributes, Terraform 1.11 refused the list: "incompatible types; expected object
+/// type, found tuple".)
+#[test]
+fn a_mocked_list_with_a_pending_endpoint_fails_the_check_and_without_it_the_run_fails() {
+    let example = repository_root().join("examples/testing");
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let cli_config = scratch.path().join("terraform.tfrc");
+    fs::write(
+        &cli_config,
+        fake_atlas::terraform::dev_overrides_config(&provider_directory()),
+    )
+    .expect("writing the CLI configuration");
+    let test_file = Path::new("tests/private_endpoints.tftest.hcl");
+    let run_in = |copy: &Path| {
+        let command = fake_atlas::terraform::clean_command(
+            &terraform_binary(),
+            copy,
+            &cli_config,
+            &[
+                "test",
+                "-no-color",
+                "-filter",
+                &test_file.display().to_string(),
+            ],
+            &[],
+        );
+        run_to_end(command, "terraform test".to_owned(), copy)
+    };
+
+    let as_shipped = scratch.path().join("as_shipped");
+    copy_example(&example, &as_shipped);
+    let run = run_in(&as_shipped);
+    assert!(
+        run.status.success() && run.text().contains("Success! 2 passed, 0 failed."),
+        "{run}"
+    );
+
+    let all_available = scratch.path().join("all_available");
+    copy_example(&example, &all_available);
+    let path = all_available.join(test_file);
+    let text = fs::read_to_string(&path).expect("the test file is readable");
+    assert!(
+        text.contains("status = \"PENDING\""),
+        "the test mocks a PENDING endpoint"
+    );
+    fs::write(
+        &path,
+        text.replace("status = \"PENDING\"", "status = \"AVAILABLE\""),
+    )
+    .expect("writing the changed test");
+    let run = run_in(&all_available);
+    assert!(!run.status.success(), "{run}");
+    assert!(run.text().contains("Missing expected failure"), "{run}");
+}
+
 /// The provider binary Cargo built for these tests, and the directory it is in.
 fn built_provider() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-atlas"))

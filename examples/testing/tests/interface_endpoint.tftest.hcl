@@ -2,7 +2,15 @@
 # provider's schema, and `override_data` sets the status each run needs. Plan-only runs, since
 # data sources are read during plan. Needs Terraform 1.7 or later (mock_provider).
 
-mock_provider "atlas" {}
+mock_provider "atlas" {
+  # The module also checks every endpoint of the service (tests/private_endpoints.tftest.hcl);
+  # here they are all AVAILABLE, so only the single endpoint's assertions decide.
+  mock_data "atlas_private_endpoints" {
+    defaults = {
+      endpoints = [{ endpoint_id = "vpce-08fb7e9319909ec7b", status = "AVAILABLE" }]
+    }
+  }
+}
 
 variables {
   project_id            = "5f1a2b3c4d5e6f7a8b9c0d1e"
