@@ -1,6 +1,7 @@
 //! terraform-provider-atlas: a Terraform provider, served as a gRPC plugin, whose data sources
-//! `atlas_private_link`, `atlas_interface_endpoint` and `atlas_interface_endpoints` read the Atlas
-//! side of an AWS PrivateLink chain from the MongoDB Atlas Admin API.
+//! `atlas_private_link`, `atlas_private_endpoint`, `atlas_private_endpoints`,
+//! `atlas_interface_endpoint` and `atlas_interface_endpoints` read the Atlas side of a private
+//! endpoint chain on AWS, Azure or Google Cloud from the MongoDB Atlas Admin API.
 //!
 //! # Layout
 //! Three layers; none reaches into another's concerns.
