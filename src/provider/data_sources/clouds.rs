@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::interface_endpoint::ENDPOINT_STATUSES as AWS_ENDPOINT_STATUSES;
 use super::listed_endpoints::cut_error_message;
 use super::status_wait::{HasStatus, StatusRules};
-use crate::atlas::{AtlasError, CloudProvider, PrivateEndpoint, RouteFamily, route_is_gone};
+use crate::atlas::{AtlasError, CloudProvider, ErrorKind, PrivateEndpoint};
 use crate::provider::atlas_errors::CLOUD_PROVIDER;
 use crate::provider::diagnostics::{Diagnostic, show_value, title_case};
 use crate::provider::schema::{Attribute, AttributeType};
@@ -447,10 +447,10 @@ pub fn point_not_found(
     cloud: CloudProvider,
     likely_wrong: &str,
 ) -> Diagnostic {
-    // A v1.0 route Atlas no longer serves is about the route, not an id.
-    let about_an_id = error.api().is_some_and(|api| {
-        api.status == 404 && !(api.route == RouteFamily::Legacy && route_is_gone(api))
-    });
+    // A v1.0 route Atlas no longer serves is about the route, not an id (ErrorKind::RouteGone).
+    let about_an_id = error
+        .api()
+        .is_some_and(|api| matches!(api.kind(), ErrorKind::NotFound { .. }));
     if !about_an_id || diagnostic.attribute.is_some() {
         return diagnostic;
     }

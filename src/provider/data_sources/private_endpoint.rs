@@ -7,21 +7,17 @@ use super::clouds::{self, ENDPOINT_ID, EndpointAttributes, cloud_of, point_not_f
 use super::private_link::{self as link, PRIVATE_LINK_ID, PROJECT_ID};
 use super::status_wait::{self, WaitConfig};
 use super::{DataSource, ReadContext};
-use crate::atlas::PrivateEndpointId;
+use crate::atlas::{AtlasId, PrivateEndpointId};
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::{Diagnostic, Diagnostics};
 use crate::provider::schema::{Attribute, AttributeType, Schema};
 
-/// Atlas's 404 codes that name one of our ids: the AWS ones (v1.0 and v2); Azure's and Google
-/// Cloud's are undocumented, so any other 404 points at `endpoint_id` ([`point_not_found`]).
-const NOT_FOUND_CODES: &[(&str, &str)] = &[
-    ("GROUP_NOT_FOUND", PROJECT_ID),
-    ("INVALID_GROUP_ID", PROJECT_ID),
-    ("PRIVATELINK_NOT_FOUND", PRIVATE_LINK_ID),
-    ("PRIVATE_ENDPOINT_SERVICE_NOT_FOUND", PRIVATE_LINK_ID),
-    ("PRIVATE_ENDPOINT_NOT_FOUND", ENDPOINT_ID),
-    ("PRIVATELINK_INTERFACE_ENDPOINT_NOT_FOUND", ENDPOINT_ID),
-    ("PRIVATELINK_INTERFACE_ENDPOINT_ID_MALFORMED", ENDPOINT_ID),
+/// The attribute of each id a "not found" may name. Atlas's codes for Azure and Google Cloud
+/// are undocumented, so a 404 that names none points at `endpoint_id` ([`point_not_found`]).
+const NOT_FOUND: &[(AtlasId, &str)] = &[
+    (AtlasId::Project, PROJECT_ID),
+    (AtlasId::EndpointService, PRIVATE_LINK_ID),
+    (AtlasId::Endpoint, ENDPOINT_ID),
 ];
 
 pub struct PrivateEndpointDataSource;
@@ -97,7 +93,7 @@ impl DataSource for PrivateEndpointDataSource {
                 (PRIVATE_LINK_ID, id.private_link_id()),
                 (ENDPOINT_ID, id.endpoint_id()),
             ],
-            not_found_codes: NOT_FOUND_CODES,
+            not_found: NOT_FOUND,
         };
         let endpoint = status_wait::read_or_wait(
             clouds::endpoint_rules(cloud),

@@ -15,8 +15,8 @@ use super::listed_endpoints::{ListedEndpoint, ListedEndpoints, MAX_LIST_BYTES};
 use super::private_link::{self as link, PRIVATE_LINK_ID, PROJECT_ID};
 use super::{DataSource, ReadContext};
 use crate::atlas::{
-    AtlasError, CloudProvider, PrivateEndpoint, PrivateEndpointId, PrivateLinkId, RouteFamily,
-    route_is_gone,
+    AtlasError, AtlasId, CloudProvider, ErrorKind, PrivateEndpoint, PrivateEndpointId,
+    PrivateLinkId,
 };
 use crate::logging;
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
@@ -188,7 +188,7 @@ async fn read_endpoint(
                     (ENDPOINT_ID, &endpoint_id),
                 ],
                 // Only the codes that name an argument of this data source.
-                not_found_codes: link::NOT_FOUND_CODES,
+                not_found: link::NOT_FOUND,
             };
             Err(diagnostic_for(&error, &target, context.key).into())
         }
@@ -235,17 +235,13 @@ fn expected_shape(cloud: CloudProvider) -> &'static str {
 /// v1.0 route Atlas no longer serves, is not that.
 fn vanished(error: &AtlasError) -> bool {
     matches!(error, AtlasError::Api(api)
-    if api.status == 404
-        && !(api.route == RouteFamily::Legacy && route_is_gone(api))
-        && !api.error_code.as_deref().is_some_and(|code| {
-            link::NOT_FOUND_CODES.iter().any(|(known, _)| *known == code)
-        }))
+        if matches!(api.kind(), ErrorKind::NotFound { id: None | Some(AtlasId::Endpoint) }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::atlas::ApiError;
+    use crate::atlas::{ApiError, RouteFamily};
 
     #[test]
     fn a_404_with_any_code_but_the_service_s_is_a_vanished_endpoint() {
