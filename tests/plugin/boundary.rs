@@ -188,3 +188,43 @@ fn nested_attributes_in_the_schemas_become_lists_of_objects() {
         );
     });
 }
+
+/// Issue 22: the generator reaches the Azure and Google Cloud reads, and a plausible
+/// configuration of each new data source, on each cloud, ends in a state with that cloud's
+/// attributes.
+#[test]
+fn every_cloud_s_link_endpoint_and_endpoints_read_a_state_at_the_boundary() {
+    runtime().block_on(async {
+        let session = boundary_cases::Session::start(LIMITS).await.unwrap();
+        session
+            .configure(&configuration(&session.provider_fields(), &[]))
+            .await
+            .unwrap();
+        for (cloud, link, endpoint) in boundary_cases::CLOUD_ENDPOINTS {
+            for type_name in [
+                "atlas_private_link",
+                "atlas_private_endpoint",
+                "atlas_private_endpoints",
+            ] {
+                let fields = session.data_source_fields(type_name);
+                let config = configuration(
+                    &fields,
+                    &[
+                        ("project_id", boundary_cases::text(fake_atlas::PROJECT_ID)),
+                        ("private_link_id", boundary_cases::text(link)),
+                        ("cloud_provider", boundary_cases::text(cloud)),
+                        ("endpoint_id", boundary_cases::text(endpoint)),
+                    ],
+                );
+                let mut outcome = boundary_cases::Outcome::default();
+                let result = session.read(type_name, &config, false, &mut outcome).await;
+                assert!(result.is_ok(), "{type_name} on {cloud}: {result:?}");
+                assert_eq!(
+                    outcome.reads_with_state, 1,
+                    "{type_name} on {cloud}: {:?}",
+                    outcome.last_diagnostics
+                );
+            }
+        }
+    });
+}

@@ -55,6 +55,22 @@ pub const ENDPOINTS: [(&str, &str); 5] = [
     ("vpce-0e0000000000000e5", "DELETING"),
 ];
 
+/// Private endpoint services and endpoint ids of every cloud the fake holds
+/// ([`FakeAtlas::seed_clouds`]), by Atlas's spelling of the cloud.
+pub const CLOUD_ENDPOINTS: [(&str, &str, &str); 3] = [
+    ("AWS", PRIVATE_LINK_ID, "vpce-0a0000000000000a1"),
+    (
+        "AZURE",
+        fake_atlas::AZURE_PRIVATE_LINK_ID,
+        fake_atlas::AZURE_ENDPOINT_ID,
+    ),
+    (
+        "GCP",
+        fake_atlas::GCP_PRIVATE_LINK_ID,
+        fake_atlas::GCP_ENDPOINT_GROUP,
+    ),
+];
+
 const STATUSES: [&str; 9] = [
     "AVAILABLE",
     "PENDING",
@@ -531,6 +547,17 @@ fn string_for(hint: Hint, choices: &mut Choices, world: &World, chosen: &mut Cho
                 ])
                 .to_string(),
             8 => format!("{PROJECT_ID}\n"),
+            9 => {
+                let (cloud, link, endpoint) = *choices.pick(&CLOUD_ENDPOINTS);
+                match choices.below(5) {
+                    0 => cloud.to_owned(),
+                    1 => cloud.to_lowercase(),
+                    2 => link.to_owned(),
+                    3 => endpoint.to_owned(),
+                    // An Azure id already encoded: refused before any request.
+                    _ => endpoint.replace('/', "%2F"),
+                }
+            }
             _ => arbitrary_text(choices, &[]),
         },
     }
@@ -714,7 +741,12 @@ fn plausible(
         (Type::String, _) if name.contains("client_secret") => text(fake_atlas::CLIENT_SECRET),
         (Type::String, _) if name.contains("token") => text(world.access_token.clone()),
         (Type::String, _) if name.contains("project") => text(PROJECT_ID),
-        (Type::String, _) if name.contains("private_link") => text(PRIVATE_LINK_ID),
+        // Each cloud's own service and endpoint, mostly; now and then another cloud's.
+        (Type::String, _) if name == "cloud_provider" => text(choices.pick(&CLOUD_ENDPOINTS).0),
+        (Type::String, _) if name.contains("private_link") => {
+            text(choices.pick(&CLOUD_ENDPOINTS).1)
+        }
+        (Type::String, _) if name == "endpoint_id" => text(choices.pick(&CLOUD_ENDPOINTS).2),
         (Type::String, _) if name.contains("endpoint") => text(choices.pick(&ENDPOINTS).0),
         (Type::String, _) if name.contains("public") => text(PUBLIC_KEY),
         (Type::String, _) if name.contains("private") => text(PRIVATE_KEY),
@@ -892,6 +924,7 @@ impl Session {
         for (endpoint_id, status) in ENDPOINTS {
             atlas.put(endpoint_id, Endpoint::with_status(status));
         }
+        atlas.seed_clouds();
         let scratch =
             tempfile::tempdir().map_err(|error| format!("no scratch directory: {error}"))?;
         let fake_url = atlas.url();
