@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::clouds::{self, ENDPOINT_ID, EndpointAttributes, cloud_of, point_not_found};
-use super::private_link::{self as link, PRIVATE_LINK_ID, PROJECT_ID};
+use super::private_link as link;
 use super::status_wait::{self, WaitConfig};
 use super::{DataSource, ReadContext};
+use super::{PRIVATE_LINK_ID, PROJECT_ID};
 use crate::atlas::{AtlasId, PrivateEndpointId};
 use crate::provider::atlas_errors::{ReadTarget, diagnostic_for};
 use crate::provider::diagnostics::{Diagnostic, Diagnostics};
@@ -93,7 +94,7 @@ impl DataSource for PrivateEndpointDataSource {
                 (PRIVATE_LINK_ID, id.private_link_id()),
                 (ENDPOINT_ID, id.endpoint_id()),
             ],
-            not_found: NOT_FOUND,
+            attributes: NOT_FOUND,
         };
         let endpoint = status_wait::read_or_wait(
             clouds::endpoint_rules(cloud),

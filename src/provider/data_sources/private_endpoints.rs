@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::clouds::{self, ENDPOINT_ID, EndpointAttributes, cloud_of, point_not_found};
 use super::listed_endpoints::{ListedEndpoint, ListedEndpoints, MAX_LIST_BYTES};
-use super::private_link::{self as link, PRIVATE_LINK_ID, PROJECT_ID};
+use super::private_link as link;
 use super::{DataSource, ReadContext};
+use super::{PRIVATE_LINK_ID, PROJECT_ID};
 use crate::atlas::{
     AtlasError, AtlasId, CloudProvider, ErrorKind, PrivateEndpoint, PrivateEndpointId,
     PrivateLinkId,
@@ -123,6 +124,7 @@ impl DataSource for PrivateEndpointsDataSource {
             private_link_id: &id.private_link_id,
             expected_shape: expected_shape(cloud),
             has_shape: has_shape(cloud),
+            single_data_source: "atlas_private_endpoint",
         };
         let ids = list.checked_ids(service.endpoint_ids(cloud).to_vec())?;
         let endpoints = list
@@ -188,7 +190,7 @@ async fn read_endpoint(
                     (ENDPOINT_ID, &endpoint_id),
                 ],
                 // Only the codes that name an argument of this data source.
-                not_found: link::NOT_FOUND,
+                attributes: link::ATLAS_IDS,
             };
             Err(diagnostic_for(&error, &target, context.key).into())
         }
