@@ -73,7 +73,7 @@ fn run() -> u8 {
 
     // One thread: a process that lives for a plan does a few RPCs, and its reads wait on the
     // network, not the CPU, so they interleave on it; worker threads only cost their start-up
-    // and a wake-up across threads for every request (docs/performance.md, Decisions).
+    // and a wake-up across threads for every request (docs/performance.md).
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -150,8 +150,7 @@ fn md5_hex(parts: &[&str]) -> String {
 }
 
 /// The answer to an MD5, `qop=auth` challenge (RFC 7616 section 3.4.1): the same text
-/// digest_auth writes, from the cached HA1, without its intermediate strings (about 17,000
-/// instructions of every read; docs/performance.md, Decisions).
+/// digest_auth writes, from the cached HA1, without its intermediate strings.
 fn md5_auth_header(
     prompt: &WwwAuthenticateHeader,
     ha1: &str,
@@ -201,9 +200,7 @@ struct HeaderParts<'a> {
 }
 
 /// The `Authorization` header's text: what digest_auth's `to_header_string` writes (the same
-/// parameters, order and quoting), written straight into one buffer. digest_auth builds it
-/// through a `format!` per parameter, which cost about 28,000 instructions of every read's
-/// 340,000 (callgrind; docs/performance.md, Decisions).
+/// parameters, order and quoting), written straight into one buffer.
 fn header_string(answer: &AuthorizationHeader) -> String {
     let qop = answer.qop.as_ref().map(|qop| match qop {
         Qop::AUTH => "auth",

@@ -31,7 +31,7 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
 ///
 /// One aws-lc key object signs the certificate and then the TLS handshakes: it is never
 /// serialized to PKCS#8 and parsed back, which cost every start two more checks of the key (a
-/// scalar multiplication each; docs/performance.md, Decisions).
+/// scalar multiplication each).
 pub struct ServerIdentity {
     pub certificate: CertificateDer<'static>,
     key: Arc<ServerKey>,

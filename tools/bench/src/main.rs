@@ -37,7 +37,7 @@ usage: bench [options]
   --compare NAME=DIR[,VAR=VALUE...]
                            also measure the provider in DIR (with VAR=VALUE in its environment)
                            in the same interleaved CPU rounds; printed, and listed in the report
-  --phase-plans N          1-read plans with the provider's TRACE log, for CPU by phase (default 11)
+  --phase-plans N          1-read plans with the provider's TRACE log, for CPU by phase (default 0)
   --only LIST              any of cpu,plan,handshake,apply (default all)
   --provider-dir DIR       the directory holding terraform-provider-atlas (default target/release)
   --clean-build-seconds S  the clean build time measured by scripts/bench.sh
@@ -75,7 +75,7 @@ impl Options {
             apply_runs: 3,
             cpu_rounds: 31,
             cpu_counts: vec![1, 10, 50, 100],
-            phase_plans: 11,
+            phase_plans: 0,
             compare: Vec::new(),
             only: vec![
                 "cpu".into(),
