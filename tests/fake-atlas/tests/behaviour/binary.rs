@@ -70,3 +70,56 @@ fn it_prints_its_url_and_every_credential_first() {
     );
     assert!(lines[6].starts_with("v1.0 routes gone"), "{lines:?}");
 }
+
+/// Issue 22: the binary seeds Azure and Google Cloud services and endpoints and prints their ids.
+#[test]
+fn it_prints_the_azure_and_google_cloud_ids_it_serves() {
+    let mut child = Command::new(BINARY)
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let last = format!(
+        "GCP private link {} INITIATING",
+        fake_atlas::GCP_INITIATING_LINK_ID
+    );
+    let mut lines = Vec::new();
+    while let Ok(line) = receiver.recv_timeout(Duration::from_secs(30)) {
+        let done = line == last;
+        lines.push(line);
+        if done || lines.len() > 40 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    for expected in [
+        format!(
+            "AZURE private link {} AVAILABLE",
+            fake_atlas::AZURE_PRIVATE_LINK_ID
+        ),
+        format!("AZURE endpoint {} AVAILABLE", fake_atlas::AZURE_ENDPOINT_ID),
+        format!(
+            "AZURE private link {} INITIATING",
+            fake_atlas::AZURE_INITIATING_LINK_ID
+        ),
+        format!(
+            "GCP private link {} AVAILABLE",
+            fake_atlas::GCP_PRIVATE_LINK_ID
+        ),
+        format!("GCP endpoint {} AVAILABLE", fake_atlas::GCP_ENDPOINT_GROUP),
+        last.clone(),
+    ] {
+        assert!(lines.contains(&expected), "{expected:?} not in {lines:#?}");
+    }
+}
