@@ -462,3 +462,44 @@ on_each_cloud!(
     a_missing_endpoint_is_not_found_and_points_at_endpoint_id,
     bad_arguments_fail_validate_with_no_request,
 );
+
+/// The cloud-neutral names read AWS too: `status` is AWS's `connectionStatus`, and the Azure and
+/// Google Cloud attributes are null.
+#[tokio::test]
+async fn aws_through_the_cloud_neutral_names_reads_connection_status_as_status() {
+    let endpoint = "vpce-0a0000000000000a1";
+    let body = format!(
+        "data \"atlas_private_endpoint\" \"aws\" {{\n  project_id      = {project}\n  private_link_id = {link}\n  \
+         cloud_provider  = \"AWS\"\n  endpoint_id     = {endpoint}\n}}\n\n\
+         data \"atlas_private_endpoints\" \"aws\" {{\n  project_id      = {project}\n  private_link_id = {link}\n  \
+         cloud_provider  = \"AWS\"\n}}\n\n\
+         output \"endpoint\" {{\n  value = data.atlas_private_endpoint.aws\n}}\n\n\
+         output \"endpoints\" {{\n  value = data.atlas_private_endpoints.aws.endpoints\n}}\n",
+        project = hcl(PROJECT_ID),
+        link = hcl(fake_atlas::PRIVATE_LINK_ID),
+        endpoint = hcl(endpoint),
+    );
+    let workspace = workspace("  api_version = \"v2\"\n", &body).await;
+    workspace.atlas.put(
+        endpoint,
+        fake_atlas::Endpoint::with_status("PENDING_ACCEPTANCE"),
+    );
+    workspace.apply(&[]).await.assert_success();
+    let outputs = workspace.outputs().await;
+    let read = field(field(&outputs, "endpoint"), "value");
+    assert_eq!(field(read, "status"), "PENDING_ACCEPTANCE");
+    assert_eq!(field(read, "interface_endpoint_id"), endpoint);
+    assert!(field(read, "private_endpoint_ip_address").is_null());
+    assert!(field(read, "endpoints").is_null());
+    let listed = field(field(&outputs, "endpoints"), "value");
+    assert_eq!(
+        listed.as_array().map(|list| list
+            .iter()
+            .map(|e| (field(e, "endpoint_id").clone(), field(e, "status").clone()))
+            .collect::<Vec<_>>()),
+        Some(vec![(
+            Json::from(endpoint),
+            Json::from("PENDING_ACCEPTANCE")
+        )])
+    );
+}
