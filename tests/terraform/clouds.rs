@@ -503,3 +503,24 @@ async fn aws_through_the_cloud_neutral_names_reads_connection_status_as_status()
         )])
     );
 }
+
+/// An `api_version` that `terraform validate` cannot know (a variable) is checked when the
+/// provider is configured: the plan fails with the same message, before any request.
+#[tokio::test]
+async fn api_version_v1_from_a_variable_fails_the_plan_before_any_request() {
+    let body = format!(
+        "variable \"api_version\" {{\n  type    = string\n  default = \"v1.0\"\n}}\n\n{}",
+        link_block(AZURE, AZURE.link, "")
+    );
+    let workspace = workspace("  api_version = var.api_version\n", &body).await;
+    workspace.validate().await.assert_success();
+    let plan = workspace.plan().await;
+    plan.assert_failure();
+    let diagnostic = plan.diagnostic("Error: Cloud Provider Needs the v2 Routes", "\"v2\"");
+    assert!(diagnostic.contains("No request was sent"), "{diagnostic}");
+    assert!(
+        workspace.atlas.requests().is_empty(),
+        "{:#?}",
+        workspace.atlas.requests()
+    );
+}
