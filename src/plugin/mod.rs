@@ -54,6 +54,8 @@ pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// The largest answer sent: twice what the largest state holds (a list data source is bounded at
 /// 16 MiB), so only a bug could reach it, and it then fails with a status that says so.
+/// Terraform receives it whole: go-plugin's client raises gRPC's 4 MiB receive limit to
+/// `math.MaxInt32` (hashicorp/go-plugin, grpc_client.go, `dialGRPCConn`).
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Calls in flight on one connection. Terraform sends at most its `-parallelism` at once (10 by
